@@ -1,0 +1,43 @@
+# The README's commands. Everything a fresh Debian machine lacks is installed here.
+PY      ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: venv devnet test contracts contracts-check bench clean test-deps
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## devnet: a local 4-validator network with demo members, admins and keys on loopback.
+devnet: venv
+	$(VENV)/bin/conclave devnet
+
+## contracts: build every contract into contracts/artifacts and rewrite checksums.txt.
+contracts:
+	bash contracts/build.sh
+
+## contracts-check: rebuild and fail if any artifact differs from the committed checksum.
+contracts-check:
+	bash contracts/build.sh --check
+
+## test-deps: npm fetches the real cosmwasm-std contracts (cw20-base, cw4, cw3) the tests run.
+test-deps:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+
+## test: install what is missing, rebuild and check the contracts, run the test suite.
+test: venv test-deps contracts-check
+	$(VPY) -m pytest -n 2 -q $(PYTEST_ARGS)
+
+## bench: run every benchmark; each prints one JSON object.
+bench: venv
+	@for b in bench/*.py; do $(VPY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) contracts/target

@@ -1,0 +1,1 @@
+"""The deterministic state machine. No I/O, no clock, no network: every input arrives as an argument."""
