@@ -105,12 +105,13 @@ built_files=()
 for entry in "${CONTRACTS[@]}"; do
     built_files+=("$(built_path "${entry#* }")")
 done
-log "checking wasm features and exports"
-python3 "$CONTRACTS_DIR/tools/check_wasm.py" "${built_files[@]}" | sed 's/^/[contracts]   /; s/: .*exports/: exports/'
-if ! python3 "$CONTRACTS_DIR/tools/check_wasm.py" "${built_files[@]}" >/dev/null; then
-    echo "[contracts] a built contract uses features the chain refuses (see above)" >&2
+log "checking wasm features, limits and exports"
+if ! report="$(python3 "$CONTRACTS_DIR/tools/check_wasm.py" "${built_files[@]}")"; then
+    echo "$report" | sed 's/^/[contracts]   /' >&2
+    echo "[contracts] a built contract uses features or sizes the chain refuses (see above)" >&2
     exit 1
 fi
+echo "$report" | sed 's/^/[contracts]   /; s/, exports \[.*\]//'
 
 if [[ "$MODE" == build ]]; then
     mkdir -p "$ARTIFACTS_DIR"

@@ -20,9 +20,15 @@ def artifact(name: str) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def module_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compile cache for the session: each test's fresh TestApp loads modules in ~1 ms."""
+    return tmp_path_factory.mktemp("module-cache")
+
+
 @pytest.fixture
-def app() -> TestApp:
-    return TestApp()
+def app(module_cache_dir: Path) -> TestApp:
+    return TestApp(cache_dir=module_cache_dir)
 
 
 @pytest.fixture

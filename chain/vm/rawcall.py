@@ -36,7 +36,7 @@ _KEEP_ALIVE: list[object] = []  # ctypes callbacks must outlive the linker that 
 class GuestTrap(Exception):
     """The guest trapped (or a host function raised). ``host_error`` is the host's exception."""
 
-    def __init__(self, message: str, code: int | None, host_error: BaseException | None):
+    def __init__(self, message: str, code: wasmtime.TrapCode | None, host_error: BaseException | None):
         super().__init__(message)
         self.code = code
         self.host_error = host_error
@@ -115,12 +115,12 @@ def call(store: wasmtime.Store, func: ffi.wasmtime_func_t, args: tuple[int, ...]
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
     _pending_host_error[0] = None
     err = _call_unchecked(store._context(), ctypes.byref(func), raw, n, ctypes.byref(trap))
-    if err:
-        _pending_host_error[0] = None
-        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(err)), None, None)
+    if err:  # a host function's trap comes back as an error, not as a trap
+        host_error, _pending_host_error[0] = _pending_host_error[0], None
+        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(err)), None, host_error)
     if trap:
         host_error, _pending_host_error[0] = _pending_host_error[0], None
         trap_obj = wasmtime.Trap._from_ptr(trap)
         code = trap_obj.trap_code
-        raise GuestTrap(trap_obj.message, None if code is None else int(code), host_error)
+        raise GuestTrap(trap_obj.message, code, host_error)
     return raw[0].i32 if results else None

@@ -135,7 +135,7 @@ class VM:
         try:
             instance = code.pre.instantiate(ctx.store)
         except wasmtime.Trap as trap:
-            raise rawcall.GuestTrap(trap.message, None if trap.trap_code is None else int(trap.trap_code), None)
+            raise rawcall.GuestTrap(trap.message, trap.trap_code, None)
         except wasmtime.WasmtimeError as exc:
             raise VmError(f"cannot instantiate contract: {str(exc).splitlines()[0]}") from None
         exports = rawcall.instance_exports(ctx.store, instance, _EXPORTS)
@@ -156,7 +156,7 @@ class VM:
             return error
         if error is not None:
             return VmError(f"host error: {type(error).__name__}: {error}")
-        if trap.code == int(wasmtime.TrapCode.OUT_OF_FUEL):
+        if trap.code == wasmtime.TrapCode.OUT_OF_FUEL:
             return OutOfGas()
-        reason = _TRAP_REASONS.get(wasmtime.TrapCode(trap.code)) if trap.code is not None else None
+        reason = _TRAP_REASONS.get(trap.code) if trap.code is not None else None
         return ContractTrap(f"wasm trap: {reason or trap.args[0].splitlines()[0]}")

@@ -5,10 +5,20 @@ one memory without a declared maximum, at most one table, the CosmWasm exports.
 Usage: check_wasm.py FILE.wasm...   (prints one summary line per file; exit 1 on failure)
 """
 
+import os
 import sys
 
 REQUIRED_EXPORTS = {"interface_version_8", "allocate", "deallocate"}
 MAX_INITIAL_PAGES = 512
+# Limits of the chain's static validation (cosmwasm-vm's, see docs in shared/reference).
+MAX_WASM_BYTES = 800 * 1024
+MAX_IMPORTS = 100
+MAX_FUNCTIONS = 20_000
+MAX_FUNCTION_PARAMS = 100
+MAX_TOTAL_FUNCTION_PARAMS = 10_000
+MAX_FUNCTION_RESULTS = 1
+MAX_FUNCTION_LOCALS = 100
+MAX_TOTAL_FUNCTION_LOCALS = 10_000
 
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
                  6: "global", 7: "export", 8: "start", 9: "element", 10: "code", 11: "data",
@@ -49,11 +59,14 @@ class Reader:
 
 
 def check_code(r, end, problems, func_index):
-    """Walks one function body, reporting any non-MVP (and non sign-ext) opcode."""
-    nlocals = r.u32()
-    for _ in range(nlocals):
-        r.u32()
+    """Walks one function body, reporting any non-MVP (and non sign-ext) opcode.
+    Returns the number of locals the body declares."""
+    locals_count = 0
+    for _ in range(r.u32()):
+        locals_count += r.u32()
         r.byte()
+    if locals_count > MAX_FUNCTION_LOCALS:
+        problems.add("function %d declares %d locals (> %d)" % (func_index, locals_count, MAX_FUNCTION_LOCALS))
     while r.pos < end:
         op = r.byte()
         if op in (0x02, 0x03, 0x04):
@@ -91,17 +104,18 @@ def check_code(r, end, problems, func_index):
         elif op == 0xFC:
             sub = r.u32()
             kind = "non-trapping float-to-int" if sub < 8 else "bulk-memory/table"
-            problems.add("%s instruction 0xfc %d in function %d" % (kind, sub, func_index))
-            return
+            problems.add("%s instructions (0xfc prefix)" % kind)
+            return locals_count
         elif op == 0xFD:
-            problems.add("SIMD instruction in function %d" % func_index)
-            return
+            problems.add("SIMD instructions")
+            return locals_count
         elif op == 0xFE:
-            problems.add("threads/atomics instruction in function %d" % func_index)
-            return
+            problems.add("threads/atomics instructions")
+            return locals_count
         else:
-            problems.add("non-MVP opcode 0x%02x in function %d" % (op, func_index))
-            return
+            problems.add("non-MVP opcode 0x%02x" % op)
+            return locals_count
+    return locals_count
 
 
 def check(path):
@@ -110,8 +124,11 @@ def check(path):
     if data[:8] != b"\0asm\x01\0\0\0":
         return ["not a wasm module (version 1)"], ""
     r = Reader(data, 8)
+    if len(data) > MAX_WASM_BYTES:
+        problems.add("%d bytes (> %d)" % (len(data), MAX_WASM_BYTES))
     imports, exports, memories, tables, customs = [], [], [], [], []
-    nfuncs = 0
+    types, func_types = [], []
+    nfuncs = total_locals = 0
     while r.pos < len(data):
         sid = r.byte()
         size = r.u32()
@@ -119,6 +136,17 @@ def check(path):
         s = Reader(data, r.pos, end)
         if sid == 0:
             customs.append(s.name())
+        elif sid == 1:
+            for _ in range(s.u32()):
+                if s.byte() != 0x60:
+                    problems.add("type section entry is not a function type")
+                params = s.u32()
+                s.pos += params
+                results = s.u32()
+                s.pos += results
+                types.append((params, results))
+        elif sid == 3:
+            func_types = [s.u32() for _ in range(s.u32())]
         elif sid == 2:
             for _ in range(s.u32()):
                 module, field, kind = s.name(), s.name(), s.byte()
@@ -152,7 +180,7 @@ def check(path):
             nfuncs = s.u32()
             for i in range(nfuncs):
                 body = s.u32()
-                check_code(Reader(data, s.pos, s.pos + body), s.pos + body, problems, i)
+                total_locals += check_code(Reader(data, s.pos, s.pos + body), s.pos + body, problems, i)
                 s.pos += body
         elif sid == 12:
             problems.add("datacount section (bulk memory)")
@@ -161,6 +189,22 @@ def check(path):
         r.pos = end
 
     export_names = {name for name, _ in exports}
+    if len(imports) > MAX_IMPORTS:
+        problems.add("%d imports (> %d)" % (len(imports), MAX_IMPORTS))
+    if nfuncs > MAX_FUNCTIONS:
+        problems.add("%d functions (> %d)" % (nfuncs, MAX_FUNCTIONS))
+    total_params = 0
+    for t in func_types:
+        params, results = types[t]
+        total_params += params
+        if params > MAX_FUNCTION_PARAMS:
+            problems.add("a function has %d params (> %d)" % (params, MAX_FUNCTION_PARAMS))
+        if results > MAX_FUNCTION_RESULTS:
+            problems.add("a function has %d results (multi-value)" % results)
+    if total_params > MAX_TOTAL_FUNCTION_PARAMS:
+        problems.add("%d function params in total (> %d)" % (total_params, MAX_TOTAL_FUNCTION_PARAMS))
+    if total_locals > MAX_TOTAL_FUNCTION_LOCALS:
+        problems.add("%d locals in total (> %d)" % (total_locals, MAX_TOTAL_FUNCTION_LOCALS))
     if len(memories) != 1:
         problems.add("%d memories (need exactly 1)" % len(memories))
     else:
@@ -177,10 +221,9 @@ def check(path):
     bad_imports = [f for m, f, _ in imports if m != "env"]
     if bad_imports:
         problems.add("imports outside module env: %s" % bad_imports)
-    summary = "%d funcs, memory %s pages, %d table(s), imports [%s], exports [%s]%s" % (
-        nfuncs, memories[0][1] if memories else "?", len(tables),
-        " ".join(f for _, f, _ in imports),
-        " ".join(sorted(n for n, k in exports if k == 0)),
+    summary = "%d bytes, %d funcs, %d params, %d locals, memory %s pages, %d table(s), %d imports, exports [%s]%s" % (
+        len(data), nfuncs, total_params, total_locals, memories[0][1] if memories else "?", len(tables),
+        len(imports), " ".join(sorted(n for n, k in exports if k == 0)),
         (", custom sections [%s]" % " ".join(customs)) if customs else "")
     return sorted(problems), summary
 
@@ -191,9 +234,9 @@ def main(paths):
         problems, summary = check(path)
         if problems:
             failed = True
-            print("FAIL %s: %s" % (path, "; ".join(problems)))
+            print("FAIL %s: %s" % (os.path.basename(path), "; ".join(problems)))
         else:
-            print("ok   %s: %s" % (path, summary))
+            print("ok   %s: %s" % (os.path.basename(path), summary))
     return 1 if failed else 0
 
 

@@ -94,7 +94,7 @@ def _run_in_branch(keeper, ctx: Context, contract: str, msg: Any, gas_limit: int
     except (AppError, VmError) as exc:
         if gas_limit is not None:
             ctx.meter.consume(meter.used)
-        return exc, None, GasMeter(0).__class__(0).gas_used if False else _used(meter, start)
+        return exc, None, _used(meter, start)
     commit()
     if gas_limit is not None:
         ctx.meter.consume(meter.used)
