@@ -268,7 +268,7 @@ def db_next_value(ctx: CallContext, args) -> None:
     args[0].i32 = 0 if item is None else ctx.write_charged(item[1])
 
 
-def _utf8(data: bytes, what: str) -> str | None:
+def _utf8(data: bytes) -> str | None:
     try:
         return data.decode()
     except UnicodeDecodeError:
@@ -278,7 +278,7 @@ def _utf8(data: bytes, what: str) -> str | None:
 def addr_validate(ctx: CallContext, args) -> None:
     ctx.charge_wasm_gas(HOST_COSTS.host_call + HOST_COSTS.addr_validate)
     source = ctx.read_charged(args[0].i32, MAX_LENGTH_HUMAN_ADDRESS)
-    human = _utf8(source, "address")
+    human = _utf8(source)
     error = None
     if not source:
         error = "Input is empty"
@@ -297,7 +297,7 @@ def addr_canonicalize(ctx: CallContext, args) -> None:
     ctx.charge_wasm_gas(HOST_COSTS.host_call + HOST_COSTS.addr_canonicalize)
     source = ctx.read_charged(args[0].i32, MAX_LENGTH_HUMAN_ADDRESS)
     destination = args[1].i32
-    human = _utf8(source, "address")
+    human = _utf8(source)
     if not source:
         args[0].i32 = ctx.write_charged(b"Input is empty")
         return
@@ -333,20 +333,23 @@ def _verify_result(check: Callable[[], bool]) -> int:
         return failure.code
 
 
+def _verify(ctx: CallContext, args, cost: int, limits: tuple[int, int, int],
+            check: Callable[[bytes, bytes, bytes], bool]) -> None:
+    """The shape shared by the three-region signature checks: 0 valid, 1 invalid, else an error code."""
+    ctx.charge_wasm_gas(HOST_COSTS.host_call + cost)
+    a, b, c = (ctx.read_charged(args[i].i32, limits[i]) for i in range(3))
+    args[0].i32 = _verify_result(lambda: check(a, b, c))
+
+
+_ECDSA_LIMITS = (MAX_LENGTH_ECDSA_HASH, MAX_LENGTH_ECDSA_SIGNATURE, MAX_LENGTH_ECDSA_PUBKEY)
+
+
 def secp256k1_verify(ctx: CallContext, args) -> None:
-    ctx.charge_wasm_gas(HOST_COSTS.host_call + HOST_COSTS.secp256k1_verify)
-    h = ctx.read_charged(args[0].i32, MAX_LENGTH_ECDSA_HASH)
-    sig = ctx.read_charged(args[1].i32, MAX_LENGTH_ECDSA_SIGNATURE)
-    key = ctx.read_charged(args[2].i32, MAX_LENGTH_ECDSA_PUBKEY)
-    args[0].i32 = _verify_result(lambda: signatures.secp256k1_verify(h, sig, key))
+    _verify(ctx, args, HOST_COSTS.secp256k1_verify, _ECDSA_LIMITS, signatures.secp256k1_verify)
 
 
 def secp256r1_verify(ctx: CallContext, args) -> None:
-    ctx.charge_wasm_gas(HOST_COSTS.host_call + HOST_COSTS.secp256r1_verify)
-    h = ctx.read_charged(args[0].i32, MAX_LENGTH_ECDSA_HASH)
-    sig = ctx.read_charged(args[1].i32, MAX_LENGTH_ECDSA_SIGNATURE)
-    key = ctx.read_charged(args[2].i32, MAX_LENGTH_ECDSA_PUBKEY)
-    args[0].i32 = _verify_result(lambda: signatures.secp256r1_verify(h, sig, key))
+    _verify(ctx, args, HOST_COSTS.secp256r1_verify, _ECDSA_LIMITS, signatures.secp256r1_verify)
 
 
 def _recover(ctx: CallContext, args, cost: int, recover: Callable[[bytes, bytes, int], bytes]) -> None:
@@ -371,11 +374,9 @@ def secp256r1_recover_pubkey(ctx: CallContext, args) -> None:
 
 
 def ed25519_verify(ctx: CallContext, args) -> None:
-    ctx.charge_wasm_gas(HOST_COSTS.host_call + HOST_COSTS.ed25519_verify)
-    msg = ctx.read_charged(args[0].i32, MAX_LENGTH_ED25519_MESSAGE)
-    sig = ctx.read_charged(args[1].i32, MAX_LENGTH_ED25519_SIGNATURE)
-    key = ctx.read_charged(args[2].i32, MAX_LENGTH_ED25519_PUBKEY)
-    args[0].i32 = _verify_result(lambda: signatures.ed25519_verify(msg, sig, key))
+    _verify(ctx, args, HOST_COSTS.ed25519_verify,
+            (MAX_LENGTH_ED25519_MESSAGE, MAX_LENGTH_ED25519_SIGNATURE, MAX_LENGTH_ED25519_PUBKEY),
+            signatures.ed25519_verify)
 
 
 def ed25519_batch_verify(ctx: CallContext, args) -> None:
