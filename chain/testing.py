@@ -10,7 +10,8 @@
 It runs the real VM (wasmtime), the real wasm module and bank of chain/app over an in-memory
 store; each execute/instantiate/migrate/sudo is atomic like a transaction: on any error its
 state changes are discarded and the error is raised. A contract's own error raises
-``ContractError`` carrying its message; exhausting the gas limit raises ``OutOfGas``.
+``ContractError`` carrying its message; exhausting the gas limit raises ``OutOfGas``. Gas is
+charged on failure as on success: a raised error carries ``gas_used``.
 """
 from __future__ import annotations
 
@@ -188,7 +189,12 @@ class TestApp:
             meter_holder.append(ctx.meter)
             return fn(ctx)
 
-        outcome = self._atomic(call, gas_limit)
+        try:
+            outcome = self._atomic(call, gas_limit)
+        except (AppError, VmError) as exc:
+            if meter_holder:
+                exc.gas_used = meter_holder[0].gas_used  # type: ignore[attr-defined]  # gas is charged on failure too
+            raise
         return ExecuteResult(events=outcome.events, data=outcome.data,
                              gas_used=meter_holder[0].gas_used, address=outcome.address)
 

@@ -89,10 +89,17 @@ def test_contract_errors_carry_the_contracts_message(app, alice, bob, counter):
     assert str(err.value) == "custom failure text" and err.value.contract == counter
 
 
-def test_out_of_gas_rolls_back(app, alice, counter):
-    with pytest.raises(OutOfGas):
+def test_out_of_gas_rolls_back_and_charges_the_whole_limit(app, alice, counter):
+    with pytest.raises(OutOfGas) as err:
         app.execute(counter, {"increment": {}}, sender=alice, gas_limit=100)
+    assert err.value.gas_used == 100
     assert app.query(counter, {"count": {}}) == {"count": 5}
+
+
+def test_failed_calls_are_charged_gas(app, alice, counter):
+    with pytest.raises(ContractError) as err:
+        app.execute(counter, {"fail": {"msg": "x"}}, sender=alice)
+    assert err.value.gas_used > 0
 
 
 @pytest.mark.parametrize("msg", [b"not json", b"{}", b'{"increment": 5}', b'{"nope": {}}', b"\xff\xfe", b"[" * 5000])
