@@ -6,7 +6,7 @@ import binascii
 import json
 from typing import Any
 
-__all__ = ["canonical_json", "compact_json", "b64encode", "b64decode", "DecodeError"]
+__all__ = ["canonical_json", "compact_json", "b64encode", "b64decode", "DecodeError", "json_error_position"]
 
 
 class DecodeError(ValueError):
@@ -35,5 +35,13 @@ def b64decode(text: str | None) -> bytes:
         raise DecodeError(f"expected a base64 string, got {type(text).__name__}")
     try:
         return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise DecodeError(f"invalid base64: {exc}") from None
+    except (binascii.Error, ValueError):
+        # Our own words, not binascii's: error texts can reach contracts and must be the
+        # same on every node whatever its Python version.
+        raise DecodeError(f"invalid base64 ({len(text)} characters)") from None
+
+
+def json_error_position(exc: Exception) -> str:
+    """Where JSON parsing failed, in words that do not depend on the Python version."""
+    pos = getattr(exc, "pos", None)
+    return f"at byte {pos}" if isinstance(pos, int) else "not UTF-8"

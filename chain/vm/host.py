@@ -169,9 +169,16 @@ class CallContext:
 # --- the imports -----------------------------------------------------------------------------
 # Each takes the active context and the raw argument array, and writes its result to args[0].
 
+def _key(ctx: CallContext, ptr: int) -> bytes:
+    key = ctx.read_charged(ptr, MAX_LENGTH_DB_KEY)
+    if not key:  # cosmos-sdk's stores refuse empty keys (AssertValidKey)
+        raise VmError("storage key must not be empty")
+    return key
+
+
 def db_read(ctx: CallContext, args) -> None:
     ctx.charge_wasm_gas(HOST_COSTS.host_call)
-    key = ctx.read_charged(args[0].i32, MAX_LENGTH_DB_KEY)
+    key = _key(ctx, args[0].i32)
     value = ctx.storage.get(key)
     ctx.charge_sdk_gas(STORAGE_COSTS.read_flat + STORAGE_COSTS.read_per_byte * (len(key) + len(value or b"")))
     args[0].i32 = 0 if value is None else ctx.write_charged(value)
@@ -185,7 +192,7 @@ def _refuse_in_query(ctx: CallContext, what: str) -> None:
 def db_write(ctx: CallContext, args) -> None:
     ctx.charge_wasm_gas(HOST_COSTS.host_call)
     _refuse_in_query(ctx, "db_write")
-    key = ctx.read_charged(args[0].i32, MAX_LENGTH_DB_KEY)
+    key = _key(ctx, args[0].i32)
     value = ctx.read_charged(args[1].i32, MAX_LENGTH_DB_VALUE)
     ctx.charge_sdk_gas(STORAGE_COSTS.write_flat + STORAGE_COSTS.write_per_byte * (len(key) + len(value)))
     ctx.storage.set(key, value)
@@ -194,7 +201,7 @@ def db_write(ctx: CallContext, args) -> None:
 def db_remove(ctx: CallContext, args) -> None:
     ctx.charge_wasm_gas(HOST_COSTS.host_call)
     _refuse_in_query(ctx, "db_remove")
-    key = ctx.read_charged(args[0].i32, MAX_LENGTH_DB_KEY)
+    key = _key(ctx, args[0].i32)
     ctx.charge_sdk_gas(STORAGE_COSTS.delete)
     ctx.storage.delete(key)
 

@@ -263,3 +263,11 @@ def test_native_stack_exhaustion(app, alice, counter):
     # the module itself is fine to call again: the same clean failure
     with pytest.raises(ContractTrap, match=re.escape("call stack exhausted")):
         app.instantiate(code_id, {}, sender=alice, label="deep")
+
+
+def test_empty_storage_keys_are_refused(app, alice, reflect):
+    """cosmos-sdk stores refuse empty keys; so do we, failing only that call."""
+    with pytest.raises(VmError, match="storage key must not be empty"):
+        app.execute(reflect, {"write": {"key": "", "value": "v"}}, sender=alice)
+    with pytest.raises(VmError, match="storage key must not be empty"):
+        app.query(reflect, {"read": {"key": ""}})

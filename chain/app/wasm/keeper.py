@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ...codec import b64decode, b64encode
+from ...codec import b64decode, b64encode, json_error_position
 from ...crypto import classic_contract_address, predictable_contract_address
 from ...vm import VM
 from ...vm.errors import VmError
@@ -257,7 +257,7 @@ def _contract_result(raw: bytes, contract: str, query: bool) -> dict[str, Any]:
     try:
         result = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidContractResult(f"contract {contract} returned invalid JSON: {exc}") from None
+        raise InvalidContractResult(f"contract {contract} returned invalid JSON ({json_error_position(exc)})") from None
     if not isinstance(result, dict) or len(result) != 1 or not ({"ok", "error"} & result.keys()):
         raise InvalidContractResult(f"contract {contract} returned something that is not a ContractResult")
     if "error" in result and not isinstance(result["error"], str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...codec import b64decode, b64encode
+from ...codec import b64decode, b64encode, json_error_position
 from ...vm.errors import OutOfGas, VmError
 from ...vm.gas import GasMeter
 from .. import bank
@@ -47,7 +47,7 @@ class ChainQuerier:
         try:
             parsed = json.loads(request)
         except (ValueError, UnicodeDecodeError) as exc:
-            return _system_error("invalid_request", {"error": f"invalid JSON: {exc}", "request": b64encode(request)})
+            return _system_error("invalid_request", {"error": f"invalid JSON ({json_error_position(exc)})", "request": b64encode(request)})
         if not isinstance(parsed, dict) or len(parsed) != 1:
             return _system_error("invalid_request", {"error": "expected one query kind", "request": b64encode(request)})
         (kind, body), = parsed.items()
