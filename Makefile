@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv devnet test contracts contracts-check bench clean test-deps
+.PHONY: venv devnet test contracts contracts-check contracts-unit bench clean test-deps
 
 venv: $(STAMP)
 
@@ -27,12 +27,17 @@ contracts:
 contracts-check:
 	bash contracts/build.sh --check
 
+## contracts-unit: the contracts' own Rust unit tests, natively with Debian's cargo (offline).
+contracts-unit: contracts-check
+	cd contracts && RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO_TARGET_DIR=target/native \
+		/usr/bin/cargo test --offline --locked --workspace --quiet
+
 ## test-deps: npm fetches the real cosmwasm-std contracts (cw20-base, cw4, cw3) the tests run.
 test-deps:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 
 ## test: install what is missing, rebuild and check the contracts, run the test suite.
-test: venv test-deps contracts-check
+test: venv test-deps contracts-check contracts-unit
 	$(VPY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
 ## bench: run every benchmark; each prints one JSON object.
