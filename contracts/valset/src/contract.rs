@@ -283,7 +283,7 @@ fn end_with_validator_update(deps: DepsMut, env: Env) -> Result<Response, Contra
     }
     let active = choose_active(deps.as_ref(), &config, now)?;
     let diffs = diff_sets(&state::load_active(deps.storage)?, &active);
-    state::save(deps.storage, state::ACTIVE, &active)?;
+    state::save_active(deps.storage, &active)?;
     let epoch = EpochInfo {
         current_epoch: now / config.epoch_length,
         last_update_time: now,
