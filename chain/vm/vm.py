@@ -154,6 +154,8 @@ class VM:
             error = error.host_error if error.host_error is not None else self._translate(error)
         if isinstance(error, VmError):
             return error
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise error                      # the operator stopping the process is not a contract error
         if error is not None:
             return VmError(f"host error: {type(error).__name__}: {error}")
         if trap.code == wasmtime.TrapCode.OUT_OF_FUEL:
