@@ -26,7 +26,7 @@ from chain.testing import TestApp  # noqa: E402
 from chain.vm.engine import make_engine  # noqa: E402
 
 COUNTER = ROOT / "contracts" / "artifacts" / "test_counter.wasm"
-BIG = ROOT / "contracts" / "artifacts" / "test_counter.wasm"   # ~270 KB: the "300 KB contract"
+BIG = ROOT / "contracts" / "artifacts" / "test_reflect.wasm"   # ~360 KB: the "300 KB contract"
 ROUNDS = 3
 
 

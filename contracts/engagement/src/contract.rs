@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 use conclave_sdk::{to_json_binary, Binary, Deps, DepsMut, Env, MessageInfo, Response};
 
 use crate::error::ContractError;
+use tg4::store::{self, HookError};
+
 use crate::msg::{
-    AdminResponse, ExecuteMsg, HalflifeResponse, HooksResponse, InstantiateMsg, Member,
-    MemberChangedHookMsg, MemberDiff, MemberInit, MemberListResponse, MemberResponse, MigrateMsg, QueryMsg,
-    SudoMsg, TotalPointsResponse, DEFAULT_LIMIT, MAX_ADDR_LEN, MAX_HOOKS, MAX_INITIAL_MEMBERS, MAX_LIMIT,
-    MAX_UPDATE_MEMBERS,
+    ExecuteMsg, HalflifeResponse, InstantiateMsg, MemberInit, MigrateMsg, QueryMsg, SudoMsg, MAX_ADDR_LEN,
+    MAX_HOOKS, MAX_INITIAL_MEMBERS, MAX_UPDATE_MEMBERS,
 };
-use crate::state::{self, Changes, ContractVersion, Halflife, ADMIN, CONTRACT_INFO, HALFLIFE, HOOKS};
+use crate::state::{self, Changes, ContractVersion, Halflife, ADMIN, CONTRACT_INFO, HALFLIFE, HOOKS, MEMBERS};
 
 const CONTRACT_NAME: &str = "engagement";
 const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -37,7 +37,7 @@ pub fn instantiate(deps: DepsMut, env: Env, info: MessageInfo, msg: InstantiateM
     set_version(deps.storage)?;
     let mut changes = Changes::new();
     for member in msg.members {
-        state::set_member(deps.storage, env.block.height, &member.addr, Some(member.points), &mut changes)?;
+        MEMBERS.set_points(deps.storage, env.block.height, &member.addr, Some(member.points), &mut changes)?;
     }
     Ok(Response::new().add_attribute("action", "instantiate"))
 }
@@ -68,20 +68,20 @@ fn update_members(deps: DepsMut, env: Env, add: Vec<MemberInit>, remove: Vec<Str
     }
     let mut changes = Changes::new();
     for addr in &remove {
-        state::set_member(deps.storage, env.block.height, addr, None, &mut changes)?;
+        MEMBERS.set_points(deps.storage, env.block.height, addr, None, &mut changes)?;
     }
     for member in &add {
-        state::set_member(deps.storage, env.block.height, &member.addr, Some(member.points), &mut changes)?;
+        MEMBERS.set_points(deps.storage, env.block.height, &member.addr, Some(member.points), &mut changes)?;
     }
     Ok(with_hooks(&deps, changes)?.add_attribute("action", "update_members"))
 }
 
 fn add_points(deps: DepsMut, env: Env, addr: String, points: u64) -> Result<Response, ContractError> {
     validate_addr(&deps, &addr)?;
-    let old = state::member_points(deps.storage, &addr)?.unwrap_or(0);
+    let old = MEMBERS.member(deps.storage, &addr)?.unwrap_or(0);
     let new = old.checked_add(points).ok_or(ContractError::PointsOverflow)?;
     let mut changes = Changes::new();
-    state::set_member(deps.storage, env.block.height, &addr, Some(new), &mut changes)?;
+    MEMBERS.set_points(deps.storage, env.block.height, &addr, Some(new), &mut changes)?;
     Ok(with_hooks(&deps, changes)?
         .add_attribute("action", "add_points")
         .add_attribute("addr", addr)
@@ -99,21 +99,15 @@ fn update_halflife(deps: DepsMut, halflife: Option<u64>) -> Result<Response, Con
 
 fn add_hook(deps: DepsMut, addr: String) -> Result<Response, ContractError> {
     let addr = validate_addr(&deps, &addr)?;
-    let mut hooks = state::load_hooks(deps.storage)?;
-    if hooks.contains(&addr) {
-        return Err(ContractError::HookAlreadyRegistered(addr));
-    }
-    check_len("hooks", hooks.len() + 1, MAX_HOOKS)?;
-    hooks.push(addr.clone());
-    state::save(deps.storage, HOOKS, &hooks)?;
+    store::add_hook(deps.storage, &addr, MAX_HOOKS, |err| match err {
+        HookError::TooMany => ContractError::TooMany { what: "hooks", max: MAX_HOOKS },
+        _ => ContractError::HookAlreadyRegistered(addr.clone()),
+    })?;
     Ok(Response::new().add_attribute("action", "add_hook").add_attribute("hook", addr))
 }
 
 fn remove_hook(deps: DepsMut, addr: String) -> Result<Response, ContractError> {
-    let mut hooks = state::load_hooks(deps.storage)?;
-    let position = hooks.iter().position(|h| *h == addr).ok_or_else(|| ContractError::HookNotRegistered(addr.clone()))?;
-    hooks.remove(position);
-    state::save(deps.storage, HOOKS, &hooks)?;
+    store::remove_hook(deps.storage, &addr, |_| ContractError::HookNotRegistered(addr.clone()))?;
     Ok(Response::new().add_attribute("action", "remove_hook").add_attribute("hook", addr))
 }
 
@@ -147,14 +141,14 @@ fn end_block(deps: DepsMut, env: Env) -> Result<Response, ContractError> {
     let mut changes = Changes::new();
     let mut start_after: Option<String> = None;
     loop {
-        let page = state::list_members(deps.storage, start_after.as_deref(), 100)?;
+        let page = MEMBERS.members_by_addr(deps.storage, start_after.as_deref(), 100)?;
         let last = match page.last() {
             Some((addr, _)) => addr.clone(),
             None => break,
         };
         for (addr, points) in page {
             if points > 0 {
-                state::set_member(deps.storage, env.block.height, &addr, Some(points / 2), &mut changes)?;
+                MEMBERS.set_points(deps.storage, env.block.height, &addr, Some(points / 2), &mut changes)?;
             }
         }
         start_after = Some(last);
@@ -165,43 +159,23 @@ fn end_block(deps: DepsMut, env: Env) -> Result<Response, ContractError> {
 }
 
 pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractError> {
-    let storage = deps.storage;
-    let answer = match msg {
-        QueryMsg::Admin {} => to_json_binary(&AdminResponse { admin: state::load_admin(storage)? })?,
-        QueryMsg::TotalPoints { at_height } => {
-            to_json_binary(&TotalPointsResponse { points: state::total_points_at(storage, at_height)? })?
-        }
-        QueryMsg::Member { addr, at_height } => {
-            check_addr_len(&addr)?;
-            let points = state::member_points_at(storage, &addr, at_height)?;
-            to_json_binary(&MemberResponse { points, start_height: None })?
-        }
-        QueryMsg::ListMembers { start_after, limit } => {
-            if let Some(addr) = &start_after {
+    match msg.into_tg4() {
+        Ok(tg4_query) => {
+            if let Some(addr) = tg4_query.addr() {
                 check_addr_len(addr)?;
             }
-            let members = state::list_members(storage, start_after.as_deref(), page_limit(limit))?;
-            to_json_binary(&members_response(members))?
+            Ok(MEMBERS.query(deps.storage, tg4_query)?)
         }
-        QueryMsg::ListMembersByPoints { start_after, limit } => {
-            if let Some(member) = &start_after {
-                check_addr_len(&member.addr)?;
-            }
-            let start = start_after.as_ref().map(|m| (m.points, m.addr.as_str()));
-            let members = state::list_members_by_points(storage, start, page_limit(limit))?;
-            to_json_binary(&members_response(members))?
-        }
-        QueryMsg::Hooks {} => to_json_binary(&HooksResponse { hooks: state::load_hooks(storage)? })?,
-        QueryMsg::Halflife {} => {
-            let config: Halflife = state::load(storage, HALFLIFE)?;
-            to_json_binary(&HalflifeResponse {
+        Err(QueryMsg::Halflife {}) => {
+            let config: Halflife = state::load(deps.storage, HALFLIFE)?;
+            Ok(to_json_binary(&HalflifeResponse {
                 halflife: config.halflife,
                 last_halflife: config.last_halflife,
                 next_halflife: config.halflife.map(|h| config.last_halflife.saturating_add(h)),
-            })?
+            })?)
         }
-    };
-    Ok(answer)
+        Err(_) => unreachable!("every own query is answered above"),
+    }
 }
 
 /// Records the contract name and version of this code.
@@ -215,32 +189,13 @@ fn set_version(storage: &mut dyn conclave_sdk::Storage) -> Result<(), ContractEr
     Ok(state::save(storage, CONTRACT_INFO, &version)?)
 }
 
-fn members_response(members: Vec<(String, u64)>) -> MemberListResponse {
-    MemberListResponse {
-        members: members.into_iter().map(|(addr, points)| Member { addr, points, start_height: None }).collect(),
-    }
-}
-
 /// A response carrying `member_changed_hook` to every hook when something changed.
 fn with_hooks(deps: &DepsMut, changes: Changes) -> Result<Response, ContractError> {
-    let diffs: Vec<MemberDiff> = changes
-        .into_iter()
-        .filter(|(_, (old, new))| old != new)
-        .map(|(key, (old, new))| MemberDiff { key, old, new })
-        .collect();
-    let mut response = Response::new();
+    let diffs = store::diffs(changes);
     if diffs.is_empty() {
-        return Ok(response);
+        return Ok(Response::new());
     }
-    let msg = MemberChangedHookMsg::new(diffs);
-    for hook in state::load_hooks(deps.storage)? {
-        response = response.add_submessage(msg.clone().into_submsg(hook)?);
-    }
-    Ok(response)
-}
-
-fn page_limit(limit: Option<u32>) -> usize {
-    limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize
+    Ok(store::with_hook_msgs(deps.storage, Response::new(), diffs)?)
 }
 
 fn no_funds(info: &MessageInfo) -> Result<(), ContractError> {
@@ -290,6 +245,7 @@ mod tests {
     use super::*;
     use conclave_sdk::testing::{message_info, mock_dependencies, mock_env, MemoryStorage, MockApi, MockQuerier};
     use conclave_sdk::{coin, from_json, CosmosMsg, OwnedDeps, Timestamp, WasmMsg};
+    use crate::msg::{MemberListResponse, MemberResponse, TotalPointsResponse};
 
     type TestDeps = OwnedDeps<MemoryStorage, MockApi, MockQuerier>;
 

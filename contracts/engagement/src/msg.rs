@@ -19,8 +19,7 @@ pub const MAX_UPDATE_MEMBERS: usize = 100;
 /// Most registered hooks.
 pub const MAX_HOOKS: usize = 16;
 /// Default and largest page of the list queries.
-pub const DEFAULT_LIMIT: u32 = 10;
-pub const MAX_LIMIT: u32 = 30;
+pub use tg4::store::{DEFAULT_LIMIT, MAX_LIMIT};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +95,23 @@ pub enum QueryMsg {
     },
     Hooks {},
     Halflife {},
+}
+
+impl QueryMsg {
+    /// The tg4 query this is (answered by the tg4 store), or itself when it is ours. (The
+    /// enum keeps its own variant order: serde lists it in unknown-variant errors.)
+    pub fn into_tg4(self) -> Result<tg4::Tg4QueryMsg, Self> {
+        use tg4::Tg4QueryMsg as Q;
+        Ok(match self {
+            QueryMsg::Admin {} => Q::Admin {},
+            QueryMsg::TotalPoints { at_height } => Q::TotalPoints { at_height },
+            QueryMsg::Member { addr, at_height } => Q::Member { addr, at_height },
+            QueryMsg::ListMembers { start_after, limit } => Q::ListMembers { start_after, limit },
+            QueryMsg::ListMembersByPoints { start_after, limit } => Q::ListMembersByPoints { start_after, limit },
+            QueryMsg::Hooks {} => Q::Hooks {},
+            other => return Err(other),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

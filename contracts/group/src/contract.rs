@@ -2,26 +2,23 @@
 
 use std::collections::BTreeSet;
 
-use conclave_sdk::{to_json_binary, Addr, Binary, Deps, DepsMut, Env, MessageInfo, Response, StdResult};
-use tg4::{
-    AdminResponse, HooksResponse, Member, MemberChangedHookMsg, MemberDiff, MemberListResponse,
-    MemberResponse, TotalPointsResponse,
-};
+use conclave_sdk::{Addr, Binary, Deps, DepsMut, Env, MessageInfo, Response, StdResult};
+use tg4::store::{self, HookError};
+use tg4::MemberDiff;
 
 use crate::error::ContractError;
 use crate::msg::{ExecuteMsg, InstantiateMsg, MemberInput, MigrateMsg, QueryMsg};
-use crate::state::{self, ContractVersion, MemberInfo};
+use crate::state::{self, ContractVersion, MemberInfo, MEMBERS};
 
 pub const CONTRACT_NAME: &str = env!("CARGO_PKG_NAME");
 pub const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Page sizes of list_members and list_members_by_points.
-pub const DEFAULT_LIMIT: u32 = 10;
-pub const MAX_LIMIT: u32 = 30;
+pub use tg4::store::{DEFAULT_LIMIT, MAX_LIMIT};
 
 pub fn instantiate(deps: DepsMut, env: Env, _info: MessageInfo, msg: InstantiateMsg)
     -> Result<Response, ContractError> {
     let admin = validate_optional(deps.as_ref(), msg.admin.as_deref())?;
-    state::save_admin(deps.storage, &admin)?;
+    state::save_admin(deps.storage, &admin.clone().map(Addr::into_string))?;
     state::save_hooks(deps.storage, &[])?;
     record_version(deps.storage)?;
     let height = env.block.height;
@@ -34,9 +31,9 @@ pub fn instantiate(deps: DepsMut, env: Env, _info: MessageInfo, msg: Instantiate
         }
         total = total.checked_add(member.points).ok_or(ContractError::TotalPointsOverflow)?;
         let info = MemberInfo { points: member.points, start_height: Some(height) };
-        state::save_member(deps.storage, addr.as_str(), Some(info), height)?;
+        MEMBERS.save_member(deps.storage, addr.as_str(), Some(info), height)?;
     }
-    state::save_total(deps.storage, total, height)?;
+    MEMBERS.save_total(deps.storage, total, height)?;
     Ok(Response::new()
         .add_attribute("action", "instantiate")
         .add_attribute("admin", admin.map_or_else(|| "none".to_string(), Addr::into_string))
@@ -57,7 +54,7 @@ pub fn execute(deps: DepsMut, env: Env, info: MessageInfo, msg: ExecuteMsg)
 /// Fails unless `sender` is the current admin.
 fn ensure_admin(deps: Deps, sender: &Addr) -> Result<(), ContractError> {
     match state::load_admin(deps.storage)? {
-        Some(admin) if &admin == sender => Ok(()),
+        Some(admin) if admin == sender.as_str() => Ok(()),
         _ => Err(ContractError::Unauthorized),
     }
 }
@@ -69,7 +66,7 @@ fn validate_optional(deps: Deps, addr: Option<&str>) -> StdResult<Option<Addr>> 
 fn update_admin(deps: DepsMut, info: MessageInfo, admin: Option<String>) -> Result<Response, ContractError> {
     ensure_admin(deps.as_ref(), &info.sender)?;
     let admin = validate_optional(deps.as_ref(), admin.as_deref())?;
-    state::save_admin(deps.storage, &admin)?;
+    state::save_admin(deps.storage, &admin.clone().map(Addr::into_string))?;
     Ok(Response::new()
         .add_attribute("action", "update_admin")
         .add_attribute("admin", admin.map_or_else(|| "none".to_string(), Addr::into_string)))
@@ -102,118 +99,58 @@ fn update_members(deps: DepsMut, env: Env, info: MessageInfo, add: Vec<MemberInp
         }
     }
 
-    let mut total = state::load_total(deps.storage)?;
+    let mut total = MEMBERS.total(deps.storage)?;
     let mut diffs = Vec::new();
     for (addr, points) in adds {
-        let old = state::load_member(deps.storage, addr.as_str())?;
+        let old = MEMBERS.member(deps.storage, addr.as_str())?;
         let old_points = old.map(|m| m.points);
         total = total
             .checked_sub(old_points.unwrap_or(0))
             .and_then(|t| t.checked_add(points))
             .ok_or(ContractError::TotalPointsOverflow)?;
         let start_height = old.and_then(|m| m.start_height).or(Some(height));
-        state::save_member(deps.storage, addr.as_str(), Some(MemberInfo { points, start_height }), height)?;
+        MEMBERS.save_member(deps.storage, addr.as_str(), Some(MemberInfo { points, start_height }), height)?;
         diffs.push(MemberDiff::new(addr.into_string(), old_points, Some(points)));
     }
     for addr in removes {
-        if let Some(old) = state::load_member(deps.storage, addr.as_str())? {
+        if let Some(old) = MEMBERS.member(deps.storage, addr.as_str())? {
             total -= old.points;
-            state::save_member(deps.storage, addr.as_str(), None, height)?;
+            MEMBERS.save_member(deps.storage, addr.as_str(), None, height)?;
             diffs.push(MemberDiff::new(addr.into_string(), Some(old.points), None));
         }
     }
-    state::save_total(deps.storage, total, height)?;
+    MEMBERS.save_total(deps.storage, total, height)?;
 
-    let hook_msg = MemberChangedHookMsg::new(diffs);
-    let mut response = Response::new()
+    let response = Response::new()
         .add_attribute("action", "update_members")
-        .add_attribute("changed", hook_msg.diffs.len().to_string())
+        .add_attribute("changed", diffs.len().to_string())
         .add_attribute("total_points", total.to_string());
-    for hook in state::load_hooks(deps.storage)? {
-        response = response.add_submessage(hook_msg.clone().into_submsg(hook)?);
-    }
-    Ok(response)
+    Ok(store::with_hook_msgs(deps.storage, response, diffs)?)
 }
 
 fn add_hook(deps: DepsMut, info: MessageInfo, addr: String) -> Result<Response, ContractError> {
     ensure_admin(deps.as_ref(), &info.sender)?;
-    let hook = deps.api.addr_validate(&addr)?;
-    let mut hooks = state::load_hooks(deps.storage)?;
-    if hooks.contains(&hook) {
-        return Err(ContractError::HookAlreadyRegistered(hook.into_string()));
-    }
-    hooks.push(hook.clone());
-    state::save_hooks(deps.storage, &hooks)?;
-    Ok(Response::new().add_attribute("action", "add_hook").add_attribute("hook", hook.into_string()))
+    let hook = deps.api.addr_validate(&addr)?.into_string();
+    store::add_hook(deps.storage, &hook, usize::MAX, |_| ContractError::HookAlreadyRegistered(hook.clone()))?;
+    Ok(Response::new().add_attribute("action", "add_hook").add_attribute("hook", hook))
 }
 
 fn remove_hook(deps: DepsMut, info: MessageInfo, addr: String) -> Result<Response, ContractError> {
     ensure_admin(deps.as_ref(), &info.sender)?;
-    let hook = deps.api.addr_validate(&addr)?;
-    let mut hooks = state::load_hooks(deps.storage)?;
-    let before = hooks.len();
-    hooks.retain(|h| h != &hook);
-    if hooks.len() == before {
-        return Err(ContractError::HookNotRegistered(hook.into_string()));
-    }
-    state::save_hooks(deps.storage, &hooks)?;
-    Ok(Response::new().add_attribute("action", "remove_hook").add_attribute("hook", hook.into_string()))
+    let hook = deps.api.addr_validate(&addr)?.into_string();
+    store::remove_hook(deps.storage, &hook, |_: HookError| ContractError::HookNotRegistered(hook.clone()))?;
+    Ok(Response::new().add_attribute("action", "remove_hook").add_attribute("hook", hook))
 }
 
+/// The tg4 queries; the address of `member` and the `start_after` of `list_members` must
+/// be valid addresses.
 pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractError> {
-    let answer = match msg {
-        QueryMsg::Admin {} => to_json_binary(&AdminResponse {
-            admin: state::load_admin(deps.storage)?.map(Addr::into_string),
-        })?,
-        QueryMsg::TotalPoints { at_height } => {
-            let points = match at_height {
-                Some(height) => state::total_at(deps.storage, height)?,
-                None => state::load_total(deps.storage)?,
-            };
-            to_json_binary(&TotalPointsResponse { points })?
+    if !matches!(msg, QueryMsg::ListMembersByPoints { .. }) {
+        if let Some(addr) = msg.addr() {
+            deps.api.addr_validate(addr)?;
         }
-        QueryMsg::ListMembers { start_after, limit } => {
-            let start_after = start_after.map(|a| deps.api.addr_validate(&a)).transpose()?;
-            let page = state::members_by_addr(deps.storage, start_after.as_ref().map(Addr::as_str), page_size(limit))?;
-            to_json_binary(&member_list(page))?
-        }
-        QueryMsg::ListMembersByPoints { start_after, limit } => {
-            let start_after = start_after.map(|m| (m.points, m.addr));
-            let start = start_after.as_ref().map(|(points, addr)| (*points, addr.as_str()));
-            let page = state::members_by_points(deps.storage, start, page_size(limit))?;
-            to_json_binary(&member_list(page))?
-        }
-        QueryMsg::Member { addr, at_height } => to_json_binary(&member(deps, addr, at_height)?)?,
-        QueryMsg::Hooks {} => to_json_binary(&HooksResponse {
-            hooks: state::load_hooks(deps.storage)?.into_iter().map(Addr::into_string).collect(),
-        })?,
-    };
-    Ok(answer)
-}
-
-fn page_size(limit: Option<u32>) -> usize {
-    limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize
-}
-
-fn member_list(page: Vec<(String, MemberInfo)>) -> MemberListResponse {
-    MemberListResponse {
-        members: page
-            .into_iter()
-            .map(|(addr, info)| Member { addr, points: info.points, start_height: info.start_height })
-            .collect(),
     }
-}
-
-/// Points now or as of the start of `at_height`; start_height is the current one.
-fn member(deps: Deps, addr: String, at_height: Option<u64>) -> StdResult<MemberResponse> {
-    let addr = deps.api.addr_validate(&addr)?;
-    let current = state::load_member(deps.storage, addr.as_str())?;
-    let points = match at_height {
-        Some(height) => state::member_points_at(deps.storage, addr.as_str(), height)?,
-        None => current.map(|m| m.points),
-    };
-    let start_height = if points.is_some() { current.and_then(|m| m.start_height) } else { None };
-    Ok(MemberResponse { points, start_height })
+    Ok(MEMBERS.query(deps.storage, msg)?)
 }
 
 fn record_version(storage: &mut dyn conclave_sdk::Storage) -> StdResult<()> {
@@ -232,6 +169,7 @@ mod tests {
     use super::*;
     use conclave_sdk::testing::{message_info, mock_dependencies, mock_env, MemoryStorage, MockApi, MockQuerier};
     use conclave_sdk::{from_json, CosmosMsg, OwnedDeps, ReplyOn, Storage, WasmMsg};
+    use tg4::{AdminResponse, HooksResponse, Member, MemberListResponse, MemberResponse, TotalPointsResponse};
 
     type TestDeps = OwnedDeps<MemoryStorage, MockApi, MockQuerier>;
 

@@ -1,18 +1,16 @@
 //! Entry points of the mixer, one small function per message.
 
 use conclave_sdk::{to_json_binary, Addr, Binary, Deps, DepsMut, Env, MessageInfo, Response, StdResult, SubMsg, Uint64, WasmMsg};
-use tg4::{
-    AdminResponse, HooksResponse, Member, MemberChangedHookMsg, MemberDiff, MemberListResponse, MemberResponse,
-    Tg4QueryMsg, TotalPointsResponse,
-};
+use tg4::store;
+use tg4::{MemberDiff, MemberListResponse, MemberResponse, Tg4QueryMsg};
 
 use crate::error::ContractError;
 use crate::functions::{parse_decimal_wad, PoeFunction, WAD};
 use crate::msg::{
     ExecuteMsg, FunctionResponse, GroupsResponse, InstantiateMsg, MigrateMsg, MixerFunction, MixerFunctionResponse,
-    QueryMsg, SlashersResponse, StakeExecuteMsg, DEFAULT_LIMIT, MAX_HOOKS, MAX_LIMIT, MAX_PORTION_LEN, MAX_SLASHERS,
+    QueryMsg, SlashersResponse, StakeExecuteMsg, MAX_HOOKS, MAX_LIMIT, MAX_PORTION_LEN, MAX_SLASHERS,
 };
-use crate::state::{self, Config, ContractVersion};
+use crate::state::{self, Config, ContractVersion, MEMBERS};
 
 pub const CONTRACT_NAME: &str = env!("CARGO_PKG_NAME");
 pub const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -64,7 +62,7 @@ pub fn instantiate(deps: DepsMut, env: Env, _info: MessageInfo, msg: Instantiate
         for member in &page.members {
             let stake = group_points(deps.as_ref(), &right, &member.addr)?;
             if let Some(points) = mixed(function, stake, Some(member.points)) {
-                state::save_member(deps.storage, &member.addr, Some(points), height)?;
+                MEMBERS.save_member(deps.storage, &member.addr, Some(points), height)?;
                 total += points as u128;
                 members += 1;
             }
@@ -74,7 +72,7 @@ pub fn instantiate(deps: DepsMut, env: Env, _info: MessageInfo, msg: Instantiate
             _ => break,
         }
     }
-    state::save_total(deps.storage, total, height)?;
+    MEMBERS.save_total(deps.storage, total, height)?;
     Ok(Response::new()
         .add_attribute("action", "instantiate")
         .add_attribute("members", members.to_string())
@@ -127,7 +125,7 @@ fn member_changed(deps: DepsMut, env: Env, info: MessageInfo, diffs: Vec<MemberD
     }
     let function = parse_function(&config.function)?;
     let height = env.block.height;
-    let mut total = state::load_total(deps.storage)?;
+    let mut total = MEMBERS.total(deps.storage)?;
     let mut changes = Vec::new();
     for diff in diffs {
         let (stake, engagement) = if from_left && from_right {
@@ -138,25 +136,22 @@ fn member_changed(deps: DepsMut, env: Env, info: MessageInfo, diffs: Vec<MemberD
             (diff.new, group_points(deps.as_ref(), &config.left, &diff.key)?)
         };
         let new = mixed(function, stake, engagement);
-        let old = state::load_member(deps.storage, &diff.key)?;
+        let old = MEMBERS.member(deps.storage, &diff.key)?;
         if old != new {
             total = total - old.unwrap_or(0) as u128 + new.unwrap_or(0) as u128;
-            state::save_member(deps.storage, &diff.key, new, height)?;
+            MEMBERS.save_member(deps.storage, &diff.key, new, height)?;
             changes.push(MemberDiff::new(diff.key, old, new));
         }
     }
-    let mut response = Response::new()
+    let response = Response::new()
         .add_attribute("action", "member_changed_hook")
         .add_attribute("changed", changes.len().to_string());
     if changes.is_empty() {
         return Ok(response);
     }
-    state::save_total(deps.storage, total, height)?;
+    MEMBERS.save_total(deps.storage, total, height)?;
     changes.sort_by(|a, b| a.key.cmp(&b.key));
-    let hook_msg = MemberChangedHookMsg::new(changes);
-    for hook in state::load_list(deps.storage, state::HOOKS)? {
-        response = response.add_submessage(hook_msg.clone().into_submsg(hook)?);
-    }
+    let response = store::with_hook_msgs(deps.storage, response, changes)?;
     Ok(response.add_attribute("total_points", total.to_string()))
 }
 
@@ -266,36 +261,11 @@ fn slash(deps: DepsMut, info: MessageInfo, addr: String, portion: String) -> Res
 }
 
 pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractError> {
+    let msg = match msg.into_tg4() {
+        Ok(tg4_query) => return Ok(MEMBERS.query(deps.storage, tg4_query)?),
+        Err(own) => own,
+    };
     let answer = match msg {
-        QueryMsg::Admin {} => {
-            to_json_binary(&AdminResponse { admin: state::load_admin(deps.storage)?.map(Addr::into_string) })?
-        }
-        QueryMsg::TotalPoints { at_height } => {
-            let total = match at_height {
-                Some(height) => state::total_at(deps.storage, height)?,
-                None => state::load_total(deps.storage)?,
-            };
-            to_json_binary(&TotalPointsResponse { points: total.min(u64::MAX as u128) as u64 })?
-        }
-        QueryMsg::ListMembers { start_after, limit } => {
-            let page = state::members_by_addr(deps.storage, start_after.as_deref(), page_size(limit))?;
-            to_json_binary(&member_list(page))?
-        }
-        QueryMsg::ListMembersByPoints { start_after, limit } => {
-            let start = start_after.as_ref().map(|m| (m.points, m.addr.as_str()));
-            let page = state::members_by_points(deps.storage, start, page_size(limit))?;
-            to_json_binary(&member_list(page))?
-        }
-        QueryMsg::Member { addr, at_height } => {
-            let points = match at_height {
-                Some(height) => state::member_at(deps.storage, &addr, height)?,
-                None => state::load_member(deps.storage, &addr)?,
-            };
-            to_json_binary(&MemberResponse { points, start_height: None })?
-        }
-        QueryMsg::Hooks {} => to_json_binary(&HooksResponse {
-            hooks: state::load_list(deps.storage, state::HOOKS)?.into_iter().map(Addr::into_string).collect(),
-        })?,
         QueryMsg::MixerFunction { stake, engagement } => {
             let config: Config = state::load(deps.storage, state::CONFIG)?;
             let points = parse_function(&config.function)?.points(stake.u64(), engagement.u64());
@@ -312,16 +282,9 @@ pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractErr
         QueryMsg::ListSlashers {} => to_json_binary(&SlashersResponse {
             slashers: state::load_list(deps.storage, state::SLASHERS)?.into_iter().map(Addr::into_string).collect(),
         })?,
+        _ => unreachable!("tg4 queries are answered above"),
     };
     Ok(answer)
-}
-
-fn page_size(limit: Option<u32>) -> usize {
-    limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize
-}
-
-fn member_list(page: Vec<(String, u64)>) -> MemberListResponse {
-    MemberListResponse { members: page.into_iter().map(|(addr, points)| Member::new(addr, points)).collect() }
 }
 
 fn record_version(storage: &mut dyn conclave_sdk::Storage) -> StdResult<()> {
@@ -340,6 +303,7 @@ mod tests {
     use super::*;
     use conclave_sdk::testing::{message_info, mock_dependencies, mock_env};
     use conclave_sdk::{from_json, CosmosMsg};
+    use tg4::Member;
 
     fn setup() -> conclave_sdk::OwnedDeps<conclave_sdk::testing::MemoryStorage, conclave_sdk::testing::MockApi, conclave_sdk::testing::MockQuerier> {
         let mut deps = mock_dependencies();

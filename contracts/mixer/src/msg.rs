@@ -2,14 +2,13 @@
 
 use conclave_sdk::Uint64;
 use serde::{Deserialize, Serialize};
-use tg4::{Member, MemberDiff};
+use tg4::MemberDiff;
 
 /// Most registered hooks and slashers.
 pub const MAX_HOOKS: usize = 16;
 pub const MAX_SLASHERS: usize = 16;
 /// Default and largest page of the member lists.
-pub const DEFAULT_LIMIT: u32 = 10;
-pub const MAX_LIMIT: u32 = 30;
+pub use tg4::store::{DEFAULT_LIMIT, MAX_LIMIT};
 /// Longest slash portion string.
 pub const MAX_PORTION_LEN: usize = 32;
 
@@ -58,46 +57,18 @@ pub enum ExecuteMsg {
     Slash { addr: String, portion: String },
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum QueryMsg {
-    /// tg4 -> AdminResponse
-    Admin {},
-    /// tg4 -> TotalPointsResponse
-    TotalPoints {
-        #[serde(default)]
-        at_height: Option<u64>,
-    },
-    /// tg4 -> MemberListResponse, address order.
-    ListMembers {
-        #[serde(default)]
-        start_after: Option<String>,
-        #[serde(default)]
-        limit: Option<u32>,
-    },
-    /// tg4 -> MemberListResponse, points descending then address.
-    ListMembersByPoints {
-        #[serde(default)]
-        start_after: Option<Member>,
-        #[serde(default)]
-        limit: Option<u32>,
-    },
-    /// tg4 -> MemberResponse
-    Member {
-        addr: String,
-        #[serde(default)]
-        at_height: Option<u64>,
-    },
-    /// tg4 -> HooksResponse
-    Hooks {},
-    /// -> MixerFunctionResponse: the function applied to these values.
-    MixerFunction { stake: Uint64, engagement: Uint64 },
-    /// -> GroupsResponse
-    Groups {},
-    /// -> FunctionResponse: the function as configured.
-    Function {},
-    /// -> SlashersResponse
-    ListSlashers {},
+tg4::tg4_query_msg! {
+    /// The tg4 queries, then the mixer's own.
+    pub enum QueryMsg {
+        /// -> MixerFunctionResponse: the function applied to these values.
+        MixerFunction { stake: Uint64, engagement: Uint64 },
+        /// -> GroupsResponse
+        Groups {},
+        /// -> FunctionResponse: the function as configured.
+        Function {},
+        /// -> SlashersResponse
+        ListSlashers {},
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

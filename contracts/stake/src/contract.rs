@@ -7,13 +7,14 @@ use conclave_sdk::{
 };
 
 use crate::error::ContractError;
+use tg4::store::{self, HookError};
+
 use crate::msg::{
-    AdminResponse, Claim, ClaimsResponse, ConfigResponse, ExecuteMsg, HooksResponse, InstantiateMsg, Member,
-    MemberChangedHookMsg, MemberDiff, MemberListResponse, MemberResponse, MigrateMsg, QueryMsg, SlashersResponse,
-    StakedResponse, SudoMsg, TotalPointsResponse, DEFAULT_LIMIT, MAX_ADDR_LEN, MAX_CLAIMS, MAX_DENOM_LEN, MAX_HOOKS,
-    MAX_LIMIT, MAX_PORTION_LEN, MAX_RELEASES_PER_BLOCK, MAX_SLASHERS, MAX_UNBONDING_PERIOD,
+    Claim, ClaimsResponse, ConfigResponse, ExecuteMsg, InstantiateMsg, MigrateMsg, QueryMsg, SlashersResponse,
+    StakedResponse, SudoMsg, MAX_ADDR_LEN, MAX_CLAIMS, MAX_DENOM_LEN, MAX_HOOKS, MAX_PORTION_LEN,
+    MAX_RELEASES_PER_BLOCK, MAX_SLASHERS, MAX_UNBONDING_PERIOD,
 };
-use crate::state::{self, Changes, Config, ContractVersion, ADMIN, CONFIG, CONTRACT_INFO, HOOKS, PREAUTHS, SLASHERS};
+use crate::state::{self, Changes, Config, ContractVersion, ADMIN, CONFIG, CONTRACT_INFO, HOOKS, MEMBERS, PREAUTHS, SLASHERS};
 
 const CONTRACT_NAME: &str = "stake";
 const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -241,21 +242,15 @@ fn slash(deps: DepsMut, env: Env, info: MessageInfo, addr: String, portion: Stri
 
 fn add_hook(deps: DepsMut, addr: String) -> Result<Response, ContractError> {
     let addr = validate_addr(&deps, &addr)?;
-    let mut hooks = state::load_hooks(deps.storage)?;
-    if hooks.contains(&addr) {
-        return Err(ContractError::HookAlreadyRegistered(addr));
-    }
-    check_len("hooks", hooks.len() + 1, MAX_HOOKS)?;
-    hooks.push(addr.clone());
-    state::save(deps.storage, HOOKS, &hooks)?;
+    store::add_hook(deps.storage, &addr, MAX_HOOKS, |err| match err {
+        HookError::TooMany => ContractError::TooMany { what: "hooks", max: MAX_HOOKS },
+        _ => ContractError::HookAlreadyRegistered(addr.clone()),
+    })?;
     Ok(Response::new().add_attribute("action", "add_hook").add_attribute("hook", addr))
 }
 
 fn remove_hook(deps: DepsMut, addr: String) -> Result<Response, ContractError> {
-    let mut hooks = state::load_hooks(deps.storage)?;
-    let position = hooks.iter().position(|h| *h == addr).ok_or_else(|| ContractError::HookNotRegistered(addr.clone()))?;
-    hooks.remove(position);
-    state::save(deps.storage, HOOKS, &hooks)?;
+    store::remove_hook(deps.storage, &addr, |_| ContractError::HookNotRegistered(addr.clone()))?;
     Ok(Response::new().add_attribute("action", "remove_hook").add_attribute("hook", addr))
 }
 
@@ -303,31 +298,18 @@ fn end_block(deps: DepsMut, env: Env) -> Result<Response, ContractError> {
 pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> Result<Binary, ContractError> {
     let storage = deps.storage;
     let answer = match msg {
-        QueryMsg::Admin {} => to_json_binary(&AdminResponse { admin: state::load_admin(storage)? })?,
-        QueryMsg::TotalPoints { at_height } => {
-            to_json_binary(&TotalPointsResponse { points: state::total_points_at(storage, at_height)? })?
-        }
-        QueryMsg::Member { addr, at_height } => {
-            check_addr_len(&addr)?;
-            let points = state::member_points_at(storage, &addr, at_height)?;
-            to_json_binary(&MemberResponse { points, start_height: None })?
-        }
-        QueryMsg::ListMembers { start_after, limit } => {
-            if let Some(addr) = &start_after {
+        QueryMsg::Admin {}
+        | QueryMsg::TotalPoints { .. }
+        | QueryMsg::Member { .. }
+        | QueryMsg::ListMembers { .. }
+        | QueryMsg::ListMembersByPoints { .. }
+        | QueryMsg::Hooks {} => {
+            let tg4_query = msg.into_tg4().unwrap_or_else(|_| unreachable!("a tg4 query"));
+            if let Some(addr) = tg4_query.addr() {
                 check_addr_len(addr)?;
             }
-            let members = state::list_members(storage, start_after.as_deref(), page_limit(limit))?;
-            to_json_binary(&members_response(members))?
+            MEMBERS.query(storage, tg4_query)?
         }
-        QueryMsg::ListMembersByPoints { start_after, limit } => {
-            if let Some(member) = &start_after {
-                check_addr_len(&member.addr)?;
-            }
-            let start = start_after.as_ref().map(|m| (m.points, m.addr.as_str()));
-            let members = state::list_members_by_points(storage, start, page_limit(limit))?;
-            to_json_binary(&members_response(members))?
-        }
-        QueryMsg::Hooks {} => to_json_binary(&HooksResponse { hooks: state::load_hooks(storage)? })?,
         QueryMsg::Staked { address } => {
             check_addr_len(&address)?;
             let config: Config = state::load(storage, CONFIG)?;
@@ -385,7 +367,7 @@ fn update_points(
     changes: &mut Changes,
 ) -> Result<(), ContractError> {
     let points = points_for(config, tokens)?;
-    state::set_member(storage, env.block.height, addr, points, changes)?;
+    MEMBERS.set_points(storage, env.block.height, addr, points, changes)?;
     Ok(())
 }
 
@@ -420,32 +402,13 @@ pub fn parse_portion(text: &str) -> Result<u128, ContractError> {
     Ok(value)
 }
 
-fn members_response(members: Vec<(String, u64)>) -> MemberListResponse {
-    MemberListResponse {
-        members: members.into_iter().map(|(addr, points)| Member { addr, points, start_height: None }).collect(),
-    }
-}
-
 /// A response carrying `member_changed_hook` to every hook when something changed.
 fn with_hooks(storage: &dyn Storage, changes: Changes) -> Result<Response, ContractError> {
-    let diffs: Vec<MemberDiff> = changes
-        .into_iter()
-        .filter(|(_, (old, new))| old != new)
-        .map(|(key, (old, new))| MemberDiff { key, old, new })
-        .collect();
-    let mut response = Response::new();
+    let diffs = store::diffs(changes);
     if diffs.is_empty() {
-        return Ok(response);
+        return Ok(Response::new());
     }
-    let msg = MemberChangedHookMsg::new(diffs);
-    for hook in state::load_hooks(storage)? {
-        response = response.add_submessage(msg.clone().into_submsg(hook)?);
-    }
-    Ok(response)
-}
-
-fn page_limit(limit: Option<u32>) -> usize {
-    limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize
+    Ok(store::with_hook_msgs(storage, Response::new(), diffs)?)
 }
 
 fn no_funds(info: &MessageInfo) -> Result<(), ContractError> {
@@ -500,6 +463,7 @@ mod tests {
     use super::*;
     use conclave_sdk::testing::{message_info, mock_dependencies, mock_env, MemoryStorage, MockApi, MockQuerier};
     use conclave_sdk::{from_json, CosmosMsg, OwnedDeps, Timestamp};
+    use crate::msg::MemberResponse;
 
     type TestDeps = OwnedDeps<MemoryStorage, MockApi, MockQuerier>;
 

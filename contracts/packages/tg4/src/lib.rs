@@ -5,6 +5,8 @@
 use conclave_sdk::{to_json_binary, StdResult, SubMsg, WasmMsg};
 use serde::{Deserialize, Serialize};
 
+pub mod store;
+
 /// A member and its points.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -75,39 +77,84 @@ impl MemberChangedHookMsg {
     }
 }
 
-/// The queries every tg4 contract answers.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Tg4QueryMsg {
-    /// -> AdminResponse
-    Admin {},
-    /// -> TotalPointsResponse
-    TotalPoints {
-        #[serde(default)]
-        at_height: Option<u64>,
-    },
-    /// -> MemberListResponse, in address order.
-    ListMembers {
-        #[serde(default)]
-        start_after: Option<String>,
-        #[serde(default)]
-        limit: Option<u32>,
-    },
-    /// -> MemberListResponse, by points descending then address.
-    ListMembersByPoints {
-        #[serde(default)]
-        start_after: Option<Member>,
-        #[serde(default)]
-        limit: Option<u32>,
-    },
-    /// -> MemberResponse
-    Member {
-        addr: String,
-        #[serde(default)]
-        at_height: Option<u64>,
-    },
-    /// -> HooksResponse
-    Hooks {},
+/// Defines a query enum holding the tg4 queries (first, in this order) followed by the
+/// variants given, plus `into_tg4(self) -> Result<Tg4QueryMsg, Self>` that splits a query
+/// into the tg4 part (answered by [`store::Tg4Store::query`]) and the contract's own. The
+/// JSON is snake_case, externally tagged, with unknown fields refused.
+#[macro_export]
+macro_rules! tg4_query_msg {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        $vis enum $name {
+            /// tg4 -> AdminResponse
+            Admin {},
+            /// tg4 -> TotalPointsResponse
+            TotalPoints {
+                #[serde(default)]
+                at_height: Option<u64>,
+            },
+            /// tg4 -> MemberListResponse, in address order.
+            ListMembers {
+                #[serde(default)]
+                start_after: Option<String>,
+                #[serde(default)]
+                limit: Option<u32>,
+            },
+            /// tg4 -> MemberListResponse, by points descending then address.
+            ListMembersByPoints {
+                #[serde(default)]
+                start_after: Option<$crate::Member>,
+                #[serde(default)]
+                limit: Option<u32>,
+            },
+            /// tg4 -> MemberResponse
+            Member {
+                addr: String,
+                #[serde(default)]
+                at_height: Option<u64>,
+            },
+            /// tg4 -> HooksResponse
+            Hooks {},
+            $($extra)*
+        }
+
+        impl $name {
+            /// The tg4 query this is, or itself when it is one of the contract's own.
+            #[allow(unreachable_patterns)]
+            pub fn into_tg4(self) -> Result<$crate::Tg4QueryMsg, Self> {
+                use $crate::Tg4QueryMsg as Q;
+                Ok(match self {
+                    $name::Admin {} => Q::Admin {},
+                    $name::TotalPoints { at_height } => Q::TotalPoints { at_height },
+                    $name::ListMembers { start_after, limit } => Q::ListMembers { start_after, limit },
+                    $name::ListMembersByPoints { start_after, limit } => Q::ListMembersByPoints { start_after, limit },
+                    $name::Member { addr, at_height } => Q::Member { addr, at_height },
+                    $name::Hooks {} => Q::Hooks {},
+                    other => return Err(other),
+                })
+            }
+        }
+    };
+}
+
+tg4_query_msg! {
+    /// The queries every tg4 contract answers.
+    pub enum Tg4QueryMsg {}
+}
+
+impl Tg4QueryMsg {
+    /// The address a query names, if any: member's `addr`, list_members' `start_after`,
+    /// list_members_by_points' `start_after.addr` (for the contract's own address checks).
+    pub fn addr(&self) -> Option<&str> {
+        match self {
+            Tg4QueryMsg::Member { addr, .. } => Some(addr),
+            Tg4QueryMsg::ListMembers { start_after, .. } => start_after.as_deref(),
+            Tg4QueryMsg::ListMembersByPoints { start_after, .. } => start_after.as_ref().map(|m| m.addr.as_str()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
