@@ -12,6 +12,10 @@ store; each execute/instantiate/migrate/sudo is atomic like a transaction: on an
 state changes are discarded and the error is raised. A contract's own error raises
 ``ContractError`` carrying its message; exhausting the gas limit raises ``OutOfGas``. Gas is
 charged on failure as on success: a raised error carries ``gas_used``.
+
+Custom messages and queries go to the chain's real handlers (chain/app/chain_messages.py), so
+a contract needs a privilege (``app.grant_privilege``, test-only) to send them; new code enters
+by ``app.propose_code`` and a vote, or by the test-only ``app.store_code`` bypass.
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ from .app.context import BlockInfo, Context
 from .app.errors import AppError, ContractError, InvalidRequest, NotFound, Unauthorized
 from .app.events import Event
 from .app.kv import CacheKV, MemoryKV
-from .app import bank
+from .app import bank, code_proposals, privileges
+from .app.chain_messages import install_chain_messages
 from .app.wasm import state
 from .app.wasm.keeper import CustomMessageHandler, CustomQueryHandler, Outcome, WasmKeeper
 from .crypto import sha256
@@ -81,12 +86,12 @@ class TestApp:
         self.gas_limit = gas_limit
         self.store = MemoryKV()
         self.vm = VM(self.api, cache_dir=cache_dir, debug_handler=debug_handler)
-        extra = {}
+        self.keeper = WasmKeeper(self.vm, self.api)
+        install_chain_messages(self.keeper)          # the chain's real custom messages and queries
         if custom_message is not None:
-            extra["custom_message"] = custom_message
+            self.keeper.custom_message = custom_message
         if custom_query is not None:
-            extra["custom_query"] = custom_query
-        self.keeper = WasmKeeper(self.vm, self.api, **extra)
+            self.keeper.custom_query = custom_query
         self.block = _Block()
         self.accounts: dict[str, str] = {}
 
@@ -165,6 +170,38 @@ class TestApp:
 
     def contract_history(self, contract: str) -> list[state.HistoryEntry]:
         return state.contract_history(self.store, contract)
+
+    # --- privileges and governance-gated upload -------------------------------------------------
+    def grant_privilege(self, contract: str, name: str) -> list[Event]:
+        """TEST-ONLY shortcut for what genesis or a passed set_privilege proposal does (sudo promoted included)."""
+        return self._atomic(lambda ctx: privileges.grant(self.keeper, ctx, contract, name))
+
+    def revoke_privilege(self, contract: str, name: str) -> list[Event]:
+        """TEST-ONLY shortcut for a passed set_privilege {grant: false} proposal (sudo demoted included)."""
+        return self._atomic(lambda ctx: privileges.revoke(self.keeper, ctx, contract, name))
+
+    def privileged(self, name: str) -> list[str]:
+        return privileges.holders(self.store, name)
+
+    def propose_code(self, sender: str, wasm: bytes, title: str, description: str,
+                     migrate: Mapping[str, Any] | None = None, gas_limit: int | None = None) -> int:
+        """Submit a code proposal as the propose_code transaction does; return the proposal id.
+
+        ``migrate`` is ``{"contract": ADDR, "msg": JSON}`` or None.
+        """
+        request = code_proposals.parse_migrate(self.api, dict(migrate) if migrate is not None else None)
+        return self._atomic(lambda ctx: code_proposals.propose_code(
+            self.keeper, ctx, sender, wasm, title, description, request), gas_limit)
+
+    def pending_code(self, checksum: str) -> code_proposals.PendingCode | None:
+        return code_proposals.pending(self.store, code_proposals.parse_checksum(checksum))
+
+    def codes(self) -> list[state.CodeInfo]:
+        return state.all_codes(self.store)
+
+    def end_block(self) -> list[Event]:
+        """The app's end-block housekeeping that exists so far: pruning pending code."""
+        return self._atomic(lambda ctx: code_proposals.prune_expired_code(self.keeper, ctx))
 
     # --- internals -----------------------------------------------------------------------------
     def _nobody(self) -> str:

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "contracts" / "artifacts"
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests/real_contracts.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/support.py, tests/real_contracts.py
 
 from chain.testing import TestApp  # noqa: E402
-
-
-def artifact(name: str) -> bytes:
-    path = ARTIFACTS / f"{name}.wasm"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} missing: run `make contracts`")
-    return path.read_bytes()
+from support import ARTIFACTS, ROOT, artifact  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

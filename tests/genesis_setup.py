@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from chain.testing import TestApp
-from conftest import artifact
+from support import artifact
 
 DENOM = "ucnv"
 STAKE_DENOM = "ustake"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from chain.cli import main
-from conftest import ARTIFACTS
+from support import ARTIFACTS
 
 
 def test_wasm_check_reports_a_good_contract(capsys):

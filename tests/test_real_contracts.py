@@ -69,7 +69,7 @@ def test_cw3_flex_multisig_over_cw4_group_passes_and_executes_a_proposal(app: Te
 
 
 def test_cw4_group_hooks_reach_another_contract(app: TestApp, wasm):
-    from conftest import artifact
+    from support import artifact
     admin = app.create_account("admin")
     group = app.instantiate(app.store_code(wasm["cw4_group"]), {"admin": admin, "members": []}, sender=admin)
     listener = app.instantiate(app.store_code(artifact("test_reflect")), {}, sender=admin)

@@ -86,6 +86,10 @@ class VM:
         """Compile (or load from disk) now, so the first call does not pay for it."""
         self._prepared(bytes.fromhex(report.checksum), lambda: report.wasm)
 
+    def entry_points(self, checksum: bytes, load_wasm: Callable[[], bytes]) -> frozenset[str]:
+        """The entry points the stored code exports (from the compile cache), e.g. to skip an absent sudo."""
+        return self._prepared(checksum, load_wasm).entry_points
+
     def _prepared(self, checksum: bytes, load_wasm: Callable[[], bytes]) -> PreparedCode:
         return self.cache.get(checksum, load_wasm, self._prepare)  # type: ignore[return-value]
 

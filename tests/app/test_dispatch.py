@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chain.testing import AppError, ContractError, TestApp
-from conftest import artifact
+from support import artifact
 
 
 def b64(obj) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from chain.testing import AppError, ContractError, InvalidRequest, NotFound, OutOfGas, TestApp, Unauthorized, VmError
 from chain.vm import CompileError
-from conftest import artifact
+from support import artifact
 
 
 def test_readme_example(app: TestApp):

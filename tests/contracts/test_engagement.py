@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chain.testing import ContractError, TestApp
-from conftest import artifact
+from support import artifact
 
 HALFLIFE = 1_000
 

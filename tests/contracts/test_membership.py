@@ -9,7 +9,7 @@ import pytest
 
 from chain.app import bank
 from chain.testing import AppError, ContractError
-from conftest import artifact
+from support import artifact
 
 DENOM = "ucnv"
 ESCROW = 1_000

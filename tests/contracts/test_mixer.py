@@ -8,7 +8,7 @@ import math
 import pytest
 
 from chain.testing import ContractError, TestApp
-from conftest import artifact
+from support import artifact
 
 GENESIS_SIGMOID = {"sigmoid": {"max_points": "1000000", "p": "0.62", "s": "0.00001"}}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chain.testing import AppError, ContractError, TestApp
-from conftest import artifact
+from support import artifact
 
 DENOM = "ustake"
 PERIOD = 3_600

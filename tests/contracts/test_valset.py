@@ -10,7 +10,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from chain.testing import ContractError, TestApp
-from conftest import artifact
+from support import artifact
 
 EPOCH = 60
 OFF_CURVE = bytes.fromhex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")

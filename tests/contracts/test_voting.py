@@ -10,7 +10,7 @@ import json
 import pytest
 
 from chain.testing import AppError, ContractError, TestApp
-from conftest import artifact
+from support import artifact
 
 PERIOD = 100
 RULES = {"voting_period": PERIOD, "quorum": "0.3", "threshold": "0.51", "allow_end_early": True}

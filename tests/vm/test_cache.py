@@ -18,7 +18,7 @@ from chain.testing import TestApp
 from chain.vm import VM
 from chain.vm.cache import _HEADER, _MAGIC
 from chain.vm.engine import engine_fingerprint
-from conftest import artifact
+from support import artifact
 
 COUNTER = artifact("test_counter")
 COUNTER_CHECKSUM = hashlib.sha256(COUNTER).hexdigest()

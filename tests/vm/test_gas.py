@@ -17,7 +17,7 @@ from chain.vm.gas import (
     fuel_limit_for_sdk_gas,
     sdk_gas_for_fuel,
 )
-from conftest import artifact
+from support import artifact
 
 
 def _fresh(cache_dir) -> tuple[TestApp, str, str]:

@@ -19,7 +19,7 @@ from nacl.signing import SigningKey
 from chain.crypto import encode_address
 from chain.testing import ContractError, TestApp, VmError
 from chain.vm.host import MAX_LENGTH_ED25519_MESSAGE, MAX_LENGTH_HUMAN_ADDRESS
-from conftest import artifact
+from support import artifact
 
 
 def b64(data: bytes) -> str:
@@ -436,6 +436,8 @@ def test_query_chain_unsupported_request(app, reflect, request_):
     assert chain_query(app, reflect, request_) == {"error": {"unsupported_request": {"kind": kind}}}
 
 
-def test_query_chain_custom_refused_without_a_handler(app, reflect):
-    result = chain_query(app, reflect, {"custom": {"params": {}}})
-    assert set(result) == {"ok"} and "custom queries are not supported" in result["ok"]["error"]
+def test_query_chain_custom_goes_to_the_chain(app, reflect):
+    # TestApp answers with the chain's own custom queries (tests/app/test_privileges.py covers them)
+    assert ok_json(chain_query(app, reflect, {"custom": {"last_commit_votes": {}}})) == {"votes": []}
+    result = chain_query(app, reflect, {"custom": {"no_such_query": {}}})
+    assert set(result) == {"ok"} and "unknown custom query" in result["ok"]["error"]
