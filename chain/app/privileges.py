@@ -69,6 +69,21 @@ def grant(keeper, ctx: Context, contract: str, name: str) -> list[Event]:
     return events
 
 
+def grant_at_genesis(ctx: Context, contract: str, name: str) -> list[Event]:
+    """Record a holder while genesis wires the chain, without the privilege_change sudo.
+
+    Genesis instantiates each contract into its role, so there is nothing to tell it; and
+    engagement, stake and membership answer only end_block to sudo (they would refuse the
+    notification). Every change after genesis goes through ``grant``/``revoke``.
+    """
+    validate_privilege(name)
+    _ensure_contract(ctx, contract)
+    if name in EXCLUSIVE and holders(ctx.store, name):
+        raise InvalidRequest(f"{name} already has a holder at genesis; it has exactly one")
+    ctx.store.set(_key(name, contract), b"")
+    return [Event(EVENT_TYPE, [("contract", contract), ("privilege", name), ("change", "promoted")])]
+
+
 def revoke(keeper, ctx: Context, contract: str, name: str) -> list[Event]:
     """Take the privilege away and tell the contract (sudo demoted)."""
     validate_privilege(name)

@@ -168,11 +168,17 @@ pub enum Distribution {
 pub enum SudoMsg {
     /// Promote due batches, return matured escrows of leaving members.
     EndBlock {},
+    /// Governance granted or revoked a privilege (e.g. end_blocker): accepted, nothing to set up.
+    PrivilegeChange,
 }
 
 impl SudoMsg {
     pub fn parse(value: Value) -> Result<Self, ContractError> {
-        let (_, obj) = variant(value, "SudoMsg", &["end_block"])?;
+        let (name, obj) = variant(value, "SudoMsg", &["end_block", "privilege_change"])?;
+        if name == "privilege_change" {
+            let (_, inner) = variant(Value::Object(obj), "PrivilegeChange", &["promoted", "demoted"])?;
+            return no_fields(inner, "PrivilegeChange", SudoMsg::PrivilegeChange);
+        }
         no_fields(obj, "SudoMsg", SudoMsg::EndBlock {})
     }
 }

@@ -127,6 +127,8 @@ impl QueryMsg {
 pub enum SudoMsg {
     /// Sent by the chain every block: pay every matured claim.
     EndBlock {},
+    /// Governance granted or revoked a privilege (e.g. end_blocker): accepted, nothing to set up.
+    PrivilegeChange(conclave_sdk::chain::PrivilegeChange),
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

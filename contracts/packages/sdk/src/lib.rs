@@ -7,6 +7,7 @@
 //! serialises it.
 
 pub mod binary;
+pub mod chain;
 pub mod deps;
 pub mod errors;
 pub mod exports;

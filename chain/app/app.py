@@ -1,0 +1,452 @@
+"""The app behind the ABCI++ boundary: the only door through which consensus reaches the state machine.
+
+    app = App(StateStore.open(home / "data"), vm_cache_dir=home / "wasm")
+    app.info()                                   # {height, app_hash}: where a restart resumes
+    app.init_chain(genesis_doc, time_ns)         # once, at height 0
+    app.check_tx(raw)                            # mempool admission, on the check state
+    txs = app.prepare_proposal(txs, max_bytes)   # the proposer trims its block
+    app.process_proposal(txs)                    # every validator vets a proposal
+    app.finalize_block(height, time_ns, txs, evidence, last_commit_votes)
+    app.commit()                                 # one atomic store.commit -> app hash
+    app.query(path, data, height)
+
+Exactly CometBFT's method set, as plain Python methods, so an ABCI socket adapter can wrap it
+unchanged. The block transition itself is in block.py; this module holds the branches:
+genesis state waits in a branch until the first block commits it (CometBFT commits genesis
+with block ``initial_height``), a finalized block waits in its branch until ``commit``, and
+check_tx runs on a check branch that is reset at every commit. Block time comes only from
+``finalize_block``'s argument; the app reads no clock and touches no file (the store does).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from ..codec import b64encode, canonical_json, compact_json
+from ..store import EMPTY_HASH, HeightUnavailable, StateStore, TxRecord
+from ..store.smt import apply_writes
+from ..vm import VM
+from ..vm.errors import VmError
+from ..vm.gas import GasMeter
+from . import bank, block as block_rules
+from . import params as chain_params
+from .address import Bech32Api
+from .block import TxResult, ValidatorUpdate
+from .chain_messages import install_chain_messages
+from .coins import parse_coins
+from .context import BlockInfo, Context
+from .errors import AppError, InvalidRequest
+from .kv import CacheKV, KVStore, iterate_prefix
+from .tx import (MAX_CHAIN_ID_CHARS, MAX_GAS_LIMIT, MAX_TX_BYTES, Tx, TxError, TxParams, account_sequence, ante, check_tx_bytes, decode_tx)
+from .wasm.keeper import WasmKeeper
+
+DEFAULT_PREFIX = "conclave"
+DEFAULT_MAX_BLOCK_BYTES = 22_020_096          # CometBFT's default block.max_bytes (21 MiB)
+DEFAULT_MAX_BLOCK_GAS = 100_000_000
+GENESIS_GAS_LIMIT = 1 << 62                   # fuel: genesis instantiates every contract, unmetered in effect
+
+_CONFIG = b"app/config"                       # ChainConfig JSON, written at genesis
+_LAST_BLOCK = b"app/last_block"               # {"height","time_ns"} of the last finalized block
+_LAST_COMMIT_VOTES = b"app/last_commit_votes"  # who signed the previous block (for the valset)
+_VALIDATORS = b"app/validators/"              # pubkey (32) -> power (decimal): the set in effect
+_PENDING_UPDATES = b"app/pending_validators/"  # effective height (8, big-endian) -> updates JSON
+
+QUERY_OK = 0
+QUERY_ERROR = 1
+ACCEPT, REJECT = "ACCEPT", "REJECT"
+
+
+class AppStateError(AppError):
+    """A method was called out of order (before init_chain, commit without finalize_block...)."""
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """What genesis fixes for the life of the chain and the app needs on every restart."""
+
+    chain_id: str
+    prefix: str = DEFAULT_PREFIX
+    initial_height: int = 1
+    max_block_gas: int = DEFAULT_MAX_BLOCK_GAS
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES
+
+    @classmethod
+    def from_genesis(cls, doc: dict[str, Any]) -> "ChainConfig":
+        """chain_id, initial_height and consensus_params.block as CometBFT's genesis.json writes them."""
+        chain_id = doc.get("chain_id")
+        if not isinstance(chain_id, str) or not 0 < len(chain_id) <= MAX_CHAIN_ID_CHARS:
+            raise InvalidRequest(f"genesis: chain_id must be a string of 1..{MAX_CHAIN_ID_CHARS} characters")
+        app_state = doc.get("app_state") if isinstance(doc.get("app_state"), dict) else {}
+        prefix = doc.get("bech32_prefix", app_state.get("bech32_prefix", DEFAULT_PREFIX))
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidRequest("genesis: bech32_prefix must be a non-empty string")
+        block = (doc.get("consensus_params") or {}).get("block") or {}
+        max_gas = _int_field(block.get("max_gas", DEFAULT_MAX_BLOCK_GAS), "consensus_params.block.max_gas", -1)
+        max_bytes = _int_field(block.get("max_bytes", DEFAULT_MAX_BLOCK_BYTES), "consensus_params.block.max_bytes", 1)
+        return cls(chain_id, prefix, _int_field(doc.get("initial_height", 1), "initial_height", 1),
+                   MAX_GAS_LIMIT if max_gas == -1 else max_gas, max_bytes)
+
+
+def _int_field(value: Any, name: str, low: int) -> int:
+    """An integer as CometBFT writes it (a JSON number or a decimal string)."""
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        value = int(value)
+    if type(value) is not int or not low <= value <= MAX_GAS_LIMIT:
+        raise InvalidRequest(f"genesis: {name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+@dataclass
+class AppParts:
+    """What genesis works with: the wasm keeper (with the chain's custom messages) and the chain's config."""
+
+    keeper: WasmKeeper
+    api: Bech32Api
+    config: ChainConfig
+
+
+GenesisApplier = Callable[[Context, AppParts, dict], Any]
+
+
+@dataclass
+class _FinalizedBlock:
+    height: int
+    branch: CacheKV
+    app_hash: bytes
+    block_json: bytes
+    results_json: bytes
+    records: list[TxRecord] = field(default_factory=list)
+
+
+class App:
+    def __init__(self, store: StateStore, vm_cache_dir: Path | None = None, *,
+                 genesis_applier: GenesisApplier | None = None, min_gas_prices: Sequence = (),
+                 debug_handler: Callable[[str], None] | None = None):
+        """``min_gas_prices`` is this node's own floor for check_tx (never applied to blocks)."""
+        self.store = store
+        self.vm_cache_dir = vm_cache_dir
+        self.genesis_applier = genesis_applier
+        self.min_gas_prices = tuple(min_gas_prices)
+        self.debug_handler = debug_handler
+        self.config: ChainConfig | None = None
+        self.keeper: WasmKeeper | None = None
+        self._genesis: CacheKV | None = None            # genesis state, until block initial_height commits
+        self._finalized: _FinalizedBlock | None = None
+        self._check: CacheKV | None = None
+        if store.height > 0:
+            raw = store.get(_CONFIG)
+            if raw is None:
+                raise AppStateError(f"the store at {store.path} has height {store.height} but no chain config; "
+                                    "it was not written by this app")
+            self._setup(ChainConfig(**json.loads(raw)))
+
+    def _setup(self, config: ChainConfig) -> None:
+        self.config = config
+        api = Bech32Api(config.prefix)
+        self.keeper = WasmKeeper(VM(api, cache_dir=self.vm_cache_dir, debug_handler=self.debug_handler), api)
+        install_chain_messages(self.keeper)
+        self._check = CacheKV(self._base())
+
+    def _base(self) -> KVStore:
+        """The latest state: committed, or genesis waiting for the first block."""
+        return self._genesis if self._genesis is not None else self.store
+
+    def _ready(self) -> tuple[ChainConfig, WasmKeeper]:
+        if self.config is None or self.keeper is None:
+            raise AppStateError("the chain is not initialized: call init_chain with the genesis document first")
+        return self.config, self.keeper
+
+    # --- Info / InitChain ----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """The last committed height and app hash (0 and the empty hash before the first block)."""
+        return {"height": self.store.height, "app_hash": self.store.app_hash}
+
+    def init_chain(self, genesis_doc: dict | bytes, time_ns: int,
+                   genesis_applier: GenesisApplier | None = None) -> dict[str, Any]:
+        """Apply the genesis document; its state is committed together with block ``initial_height``."""
+        if self.store.height > 0:
+            raise AppStateError(f"init_chain on a chain at height {self.store.height}: genesis runs only once")
+        doc = json.loads(genesis_doc) if isinstance(genesis_doc, (bytes, bytearray, str)) else genesis_doc
+        if not isinstance(doc, dict):
+            raise InvalidRequest("genesis document must be a JSON object")
+        config = ChainConfig.from_genesis(doc)
+        self._genesis = None
+        self._setup(config)
+        keeper = self.keeper
+        assert keeper is not None
+        branch = CacheKV(self.store)
+        branch.set(_CONFIG, canonical_json(asdict(config)))
+        branch.set(_LAST_BLOCK, canonical_json({"height": config.initial_height - 1, "time_ns": time_ns}))
+        ctx = Context(store=branch, block=BlockInfo(config.initial_height, time_ns, config.chain_id),
+                      meter=GasMeter(GENESIS_GAS_LIMIT))
+        applier = genesis_applier or self.genesis_applier or _default_genesis_applier()
+        validators = _as_validator_updates(applier(ctx, AppParts(keeper, keeper.api, config), doc),
+                                           config.initial_height)
+        _apply_validator_updates(branch, validators)
+        self._genesis = branch
+        self._check = CacheKV(branch)
+        self._finalized = None
+        return {"validators": [v.to_json() for v in validators],
+                "app_hash": _app_hash_after(self.store, branch.pending_writes(), config.initial_height)}
+
+    # --- CheckTx -------------------------------------------------------------------------------
+    def check_tx(self, raw: bytes) -> dict[str, Any]:
+        """Admission for the mempool, against the check state (admitted txs already consumed their sequence)."""
+        config, _ = self._ready()
+        assert self._check is not None
+        params = self._tx_params(self._check, self.min_gas_prices)
+        tx, result = check_tx_bytes(self._check, raw, config.chain_id, params)
+        if tx is not None and result.ok:
+            result = ante(self._check, tx, config.chain_id, params)
+        return {"code": result.code, "log": result.log, "gas_wanted": result.gas_wanted,
+                "sender": result.sender, "sequence": result.sequence}
+
+    # --- PrepareProposal / ProcessProposal -----------------------------------------------------
+    def prepare_proposal(self, txs: Iterable[bytes], max_bytes: int) -> list[bytes]:
+        """The mempool's txs that fit the block: decodable, within max_bytes and the block gas, in order.
+
+        Once a sender's tx is left out, its later txs are too (they would fail on their sequence).
+        """
+        config, _ = self._ready()
+        budget_bytes, budget_gas = min(max_bytes, config.max_block_bytes), config.max_block_gas
+        chosen: list[bytes] = []
+        skipped: set[bytes] = set()
+        for raw in txs:
+            tx = _decode_or_none(raw)
+            if tx is None or tx.body.pubkey in skipped:
+                continue
+            if len(raw) > budget_bytes or tx.body.gas_limit > budget_gas or tx.body.chain_id != config.chain_id:
+                skipped.add(tx.body.pubkey)
+                continue
+            chosen.append(raw)
+            budget_bytes -= len(raw)
+            budget_gas -= tx.body.gas_limit
+        return chosen
+
+    def process_proposal(self, txs: Sequence[bytes]) -> dict[str, str]:
+        """ACCEPT a proposed block only if every tx decodes, is for this chain, and the sizes and the summed
+        gas_wanted fit the block limits (CometBFT); REJECT with the reason otherwise."""
+        config, _ = self._ready()
+        total_bytes = total_gas = 0
+        for i, raw in enumerate(txs):
+            if not isinstance(raw, (bytes, bytearray)):
+                return {"status": REJECT, "reason": f"tx {i} is not bytes"}
+            try:
+                tx = decode_tx(raw)
+            except TxError as exc:
+                return {"status": REJECT, "reason": f"tx {i} does not decode: {exc}"}
+            if tx.body.chain_id != config.chain_id:
+                return {"status": REJECT, "reason": f"tx {i} is for chain {tx.body.chain_id!r}"}
+            total_bytes += len(raw)
+            total_gas += tx.body.gas_limit
+            if total_bytes > config.max_block_bytes:
+                return {"status": REJECT, "reason": f"txs exceed the block's max_bytes {config.max_block_bytes}"}
+            if total_gas > config.max_block_gas:
+                return {"status": REJECT, "reason": f"summed gas_wanted {total_gas} exceeds the block gas limit "
+                                                    f"{config.max_block_gas}"}
+        return {"status": ACCEPT, "reason": ""}
+
+    # --- FinalizeBlock -------------------------------------------------------------------------
+    def finalize_block(self, height: int, time_ns: int, txs: Sequence[bytes], evidence: Sequence[Any] = (),
+                       last_commit_votes: Sequence[Any] = (), block: bytes | None = None) -> dict[str, Any]:
+        """Execute a decided block on a branch; ``commit`` makes it durable. Calling it again for the same
+        height (after a crash of consensus before commit) discards the previous execution."""
+        config, keeper = self._ready()
+        expected = self.store.height + 1 if self.store.height else config.initial_height
+        if height != expected:
+            raise AppStateError(f"finalize_block for height {height}, but the next height is {expected}")
+        if type(time_ns) is not int or time_ns < 0:
+            raise InvalidRequest(f"block time must be nanoseconds since the epoch (an int), got {time_ns!r}")
+        branch = CacheKV(self._base())
+        effective = _take_due_updates(branch, height)
+        _apply_validator_updates(branch, effective)
+        branch.set(_LAST_BLOCK, canonical_json({"height": height, "time_ns": time_ns}))
+        branch.set(_LAST_COMMIT_VOTES, canonical_json(list(last_commit_votes)))
+        ctx = Context(store=branch, block=BlockInfo(height, time_ns, config.chain_id), meter=GasMeter(0))
+
+        begin = block_rules.begin_block(keeper, ctx, list(evidence))
+        params = self._tx_params(branch, ())
+        results: list[TxResult] = []
+        records: list[TxRecord] = []
+        gas_left = config.max_block_gas
+        for index, raw in enumerate(txs):
+            ctx.tx_index = index
+            result, sender, tx_hash = self._deliver(keeper, ctx, raw, params, gas_left)
+            gas_left -= result.gas_wanted
+            results.append(result)
+            records.append(TxRecord(tx_hash, height, index, sender, canonical_json(result.to_json())))
+        ctx.tx_index = None
+        end, updates = block_rules.end_block(keeper, ctx)
+        updates = [ValidatorUpdate(u.pubkey, u.power, height + block_rules.VALIDATOR_UPDATE_DELAY) for u in updates]
+        if updates:
+            branch.set(_PENDING_UPDATES + _height_key(height + block_rules.VALIDATOR_UPDATE_DELAY),
+                       canonical_json([u.to_json() for u in updates]))
+
+        block_json = block if block is not None else canonical_json({
+            "height": height, "time_ns": time_ns, "txs": [b64encode(bytes(t)) for t in txs],
+            "evidence": list(evidence), "last_commit_votes": list(last_commit_votes)})
+        base_writes = list(self._genesis.pending_writes()) if self._genesis is not None else []
+        app_hash = _app_hash_after(self.store, base_writes + list(branch.pending_writes()), height)
+        response = {
+            "height": height,
+            "tx_results": [r.to_json() for r in results],
+            "begin_block": {"events": [e.to_json() for e in begin.events], "errors": begin.errors},
+            "end_block": {"events": [e.to_json() for e in end.events], "errors": end.errors},
+            "validator_updates": [u.to_json() for u in updates],
+            "validators_in_effect": [u.to_json() for u in effective],
+            "app_hash": app_hash,
+        }
+        results_json = canonical_json({**response, "app_hash": app_hash.hex()})
+        self._finalized = _FinalizedBlock(height, branch, app_hash, block_json, results_json, records)
+        return response
+
+    def _deliver(self, keeper: WasmKeeper, ctx: Context, raw: bytes, params: TxParams,
+                 gas_left: int) -> tuple[TxResult, str, bytes]:
+        """One tx of the block: (its result, its sender or "" if it does not decode, its hash)."""
+        raw = bytes(raw)
+        tx_hash = hashlib.sha256(raw).digest()
+        try:
+            tx = decode_tx(raw)
+        except TxError as exc:
+            return TxResult(exc.code, str(exc), codespace=block_rules.CODESPACE_SDK), "", tx_hash
+        sender = tx.sender(params.prefix)
+        if tx.body.gas_limit > gas_left:
+            return TxResult(block_rules.CODE_OUT_OF_GAS, f"block gas limit reached: the tx wants {tx.body.gas_limit}, "
+                            f"{gas_left} of the block's {params.max_block_gas} are left",
+                            gas_wanted=0, codespace=block_rules.CODESPACE_SDK), sender, tx_hash
+        return block_rules.deliver_tx(keeper, ctx, tx, self.config.chain_id, params), sender, tx_hash
+
+    # --- Commit --------------------------------------------------------------------------------
+    def commit(self) -> bytes:
+        """Write the finalized block (genesis included, the first time) in ONE store commit; the app hash."""
+        done = self._finalized
+        if done is None:
+            raise AppStateError("commit without finalize_block: there is no block to commit")
+        writes = list(self._genesis.pending_writes()) if self._genesis is not None else []
+        writes += list(done.branch.pending_writes())
+        app_hash = self.store.commit(writes, height=done.height, block=done.block_json,
+                                     block_results=done.results_json, txs=done.records)
+        if app_hash != done.app_hash:   # the preview and the store disagree: a bug, never a fork to continue
+            raise AppStateError(f"app hash of height {done.height} is {app_hash.hex()} after commit but "
+                                f"finalize_block computed {done.app_hash.hex()}")
+        self._genesis, self._finalized = None, None
+        self._check = CacheKV(self.store)
+        return app_hash
+
+    # --- Query ---------------------------------------------------------------------------------
+    def query(self, path: str, data: bytes = b"", height: int | None = None) -> dict[str, Any]:
+        """/wasm/smart/<contract> (data: JSON), /store/<hex key> (value + proof), /auth/account/<addr>,
+        /validators. Answers {code, log, height, value}; never raises for bad input."""
+        try:
+            config, keeper = self._ready()
+            at = self.store.height if height in (None, 0) else height
+            if path.startswith("/store/"):
+                return _ok(at, self._query_store(path[len("/store/"):], at))
+            if at != self.store.height:
+                raise HeightUnavailable(f"{path} answers at the latest height {self.store.height} only; "
+                                        "raw /store/<key> queries take a height")
+            view = CacheKV(self.store)
+            if path.startswith("/wasm/smart/"):
+                last = json.loads(self.store.get(_LAST_BLOCK) or b'{"height":0,"time_ns":0}')
+                ctx = Context(store=view, block=BlockInfo(last["height"], last["time_ns"], config.chain_id),
+                              meter=GasMeter.with_sdk_gas(keeper.query_gas_limit))
+                answer = keeper.query_smart(ctx, path[len("/wasm/smart/"):], bytes(data), ctx.meter)
+                return _ok(at, json.loads(answer))
+            if path.startswith("/auth/account/"):
+                address = keeper.api.validate(path[len("/auth/account/"):], "address")
+                return _ok(at, {"address": address, "sequence": account_sequence(view, address),
+                                "balances": [{"denom": d, "amount": str(a)} for d, a in bank.all_balances(view, address)]})
+            if path == "/validators":
+                return _ok(at, [ValidatorUpdate(k[len(_VALIDATORS):], int(v), 0).to_json()
+                                for k, v in iterate_prefix(view, _VALIDATORS)])
+            raise InvalidRequest(f"unknown query path {path!r}: use /wasm/smart/<contract>, /store/<hex key>, "
+                                 "/auth/account/<address> or /validators")
+        except (AppError, VmError, HeightUnavailable, ValueError) as exc:
+            return {"code": QUERY_ERROR, "log": str(exc), "height": self.store.height, "value": None}
+
+    def _query_store(self, hex_key: str, height: int) -> dict[str, Any]:
+        try:
+            key = bytes.fromhex(hex_key)
+        except ValueError:
+            raise InvalidRequest("/store/<key>: the key must be hex") from None
+        value = self.store.get(key, height=height)
+        proof = self.store.prove(key, height=height)
+        app_hash = self.store.app_hash_at(height) if height else EMPTY_HASH
+        return {"key": hex_key.lower(), "value": None if value is None else b64encode(value),
+                "proof": proof.to_json(), "app_hash": app_hash.hex()}
+
+    # --- internals -----------------------------------------------------------------------------
+    def _tx_params(self, state: KVStore, min_gas_prices: tuple) -> TxParams:
+        config = self.config
+        assert config is not None
+        min_fee = tuple(parse_coins(chain_params.load(state).min_fee))
+        return TxParams(prefix=config.prefix, max_block_gas=config.max_block_gas, max_tx_bytes=MAX_TX_BYTES,
+                        min_fee=min_fee, min_gas_prices=min_gas_prices)
+
+
+def _ok(height: int, value: Any) -> dict[str, Any]:
+    return {"code": QUERY_OK, "log": "", "height": height, "value": value}
+
+
+def _decode_or_none(raw: Any) -> Tx | None:
+    try:
+        return decode_tx(raw)
+    except TxError:
+        return None
+
+
+def _default_genesis_applier() -> GenesisApplier:
+    from .genesis import apply_genesis  # written beside this module; imported late so the app loads without it
+
+    return apply_genesis
+
+
+def _height_key(height: int) -> bytes:
+    return height.to_bytes(8, "big")
+
+
+def _as_validator_updates(value: Any, effective_height: int) -> list[ValidatorUpdate]:
+    """The applier's initial set: ValidatorUpdates, or diffs as the valset writes them, or None."""
+    if value is None:
+        return []
+    if isinstance(value, dict) and "validators" in value:
+        value = value["validators"]
+    items = list(value)
+    if all(isinstance(v, ValidatorUpdate) for v in items):
+        return [ValidatorUpdate(v.pubkey, v.power, effective_height) for v in items]
+    parsed = block_rules.parse_validator_diffs(compact_json({"diffs": items}))
+    return [ValidatorUpdate(v.pubkey, v.power, effective_height) for v in parsed]
+
+
+def _take_due_updates(store: KVStore, height: int) -> list[ValidatorUpdate]:
+    """Pending validator updates whose effective height has come, removed from the pending area."""
+    due: list[ValidatorUpdate] = []
+    for key, value in list(iterate_prefix(store, _PENDING_UPDATES)):
+        effective = int.from_bytes(key[len(_PENDING_UPDATES):], "big")
+        if effective > height:
+            break
+        due += _as_validator_updates([{"pubkey": u["pubkey"], "power": u["power"]} for u in json.loads(value)],
+                                     effective)
+        store.delete(key)
+    return due
+
+
+def _apply_validator_updates(store: KVStore, updates: list[ValidatorUpdate]) -> None:
+    for update in updates:
+        if update.power == 0:
+            store.delete(_VALIDATORS + update.pubkey)
+        else:
+            store.set(_VALIDATORS + update.pubkey, str(update.power).encode())
+
+
+def _app_hash_after(store: StateStore, writes: Iterable[tuple[bytes, bytes | None]], height: int) -> bytes:
+    """The app hash ``store.commit(writes)`` will produce, computed without writing anything.
+
+    TODO(store): StateStore should offer this itself; this reads its tree through two private names.
+    """
+    effective = [(k, v) for k, v in dict(writes).items() if v is not None or store.get(k) is not None]
+    update = apply_writes(store._load_node, store._root, effective, height)  # noqa: SLF001
+    return update.root.hash if update.root is not None else EMPTY_HASH
