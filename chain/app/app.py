@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -83,7 +83,8 @@ class ChainConfig:
         prefix = doc.get("bech32_prefix", app_state.get("bech32_prefix", DEFAULT_PREFIX))
         if not isinstance(prefix, str) or not prefix:
             raise InvalidRequest("genesis: bech32_prefix must be a non-empty string")
-        block = (doc.get("consensus_params") or {}).get("block") or {}
+        # CometBFT's consensus_params.block, or the top-level "block" of Conclave's genesis document
+        block = (doc.get("consensus_params") or {}).get("block") or doc.get("block") or {}
         max_gas = _int_field(block.get("max_gas", DEFAULT_MAX_BLOCK_GAS), "consensus_params.block.max_gas", -1)
         max_bytes = _int_field(block.get("max_bytes", DEFAULT_MAX_BLOCK_BYTES), "consensus_params.block.max_bytes", 1)
         return cls(chain_id, prefix, _int_field(doc.get("initial_height", 1), "initial_height", 1),
@@ -399,9 +400,21 @@ def _decode_or_none(raw: Any) -> Tx | None:
 
 
 def _default_genesis_applier() -> GenesisApplier:
-    from .genesis import apply_genesis  # written beside this module; imported late so the app loads without it
+    return apply_conclave_genesis
 
-    return apply_genesis
+
+def apply_conclave_genesis(ctx: Context, parts: "AppParts", doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The node's genesis: parse Conclave's genesis document and boot the genesis contracts.
+
+    Genesis runs as the state at the end of height ``initial_height - 1`` (tg4 snapshots then
+    count the genesis members from the first block on, as chain/app/genesis.py expects).
+    """
+    from .genesis import apply_genesis, parse_genesis
+
+    genesis = parse_genesis(doc)
+    block = BlockInfo(ctx.block.height - 1, ctx.block.time_ns, ctx.block.chain_id)
+    result = apply_genesis(replace(ctx, block=block), parts.keeper, genesis)
+    return [{"pubkey": {"ed25519": b64encode(pubkey)}, "power": power} for pubkey, power in result.validators]
 
 
 def _height_key(height: int) -> bytes:
