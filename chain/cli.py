@@ -8,6 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from . import genesis_builder
+from . import node_cli
 from .vm.validation import DEFAULT_CAPABILITIES, InvalidWasm, check_wasm
 
 DEFAULT_HOME = Path.home() / ".conclave"
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(func=cmd_wasm_check)
     _add_genesis_parser(sub)
+    node_cli.add_parsers(sub, DEFAULT_HOME)
     devnet = sub.add_parser("devnet", help="run a local network (not yet available)")
     devnet.add_argument("--validators", type=int, default=4)
     devnet.set_defaults(func=cmd_devnet)

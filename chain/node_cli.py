@@ -1,0 +1,231 @@
+"""The node's commands of `conclave`: init, start, keys, tx, query (chain/cli.py wires them in).
+
+    conclave init --home DIR --chain-id ID
+    conclave start --home DIR [--api 127.0.0.1:1317] [--block-time 1]
+    conclave keys add|list|show [NAME] [--home DIR] [--passphrase-env VAR]
+    conclave tx send FROM TO AMOUNT [--node URL] [--home DIR]
+    conclave tx execute FROM CONTRACT JSON [--funds COINS]
+    conclave query account|smart|tx|block ... [--node URL]
+
+tx and query talk to a running node through its HTTP API (chain/api/client.py). Every failure
+prints one line saying what was wrong and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import genesis_builder
+from .api.client import DEFAULT_NODE, ApiClientError, Client
+from .app.coins import parse_coins
+from .app.errors import AppError
+from .app.tx import Execute, Send, build_tx, TxError
+from .crypto.keys import Keyring, KeyringError
+from .node import NodeConfig, NodeError
+
+DEFAULT_GAS_LIMIT = 200_000
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 1."""
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.home).expanduser()
+
+
+def _keyring(args: argparse.Namespace) -> Keyring:
+    return Keyring(_home(args) / "keys", args.prefix)
+
+
+def _passphrase(args: argparse.Namespace) -> str | None:
+    var = getattr(args, "passphrase_env", None)
+    if var is None:
+        return None
+    if var not in os.environ:
+        raise CliError(f"--passphrase-env {var}: the environment variable {var} is not set")
+    return os.environ[var]
+
+
+def _coins(text: str, what: str) -> tuple[tuple[str, int], ...]:
+    try:
+        return tuple(parse_coins(genesis_builder.parse_coins_text(text)))
+    except (genesis_builder.GenesisBuildError, AppError) as exc:
+        raise CliError(f"{what}: {exc} (write coins as 100ucnv or 5ucnv,7ustake)") from None
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+def cmd_init(args: argparse.Namespace) -> int:
+    home = _home(args)
+    path = genesis_builder.init(home, args.chain_id, args.prefix, None, args.overwrite)
+    print(f"wrote {path}\nnext: `conclave genesis add-account|add-member|add-validator ... --home {home}`, "
+          f"`conclave genesis build --home {home}`, then `conclave start --home {home}`")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from .api.server import parse_listen, serve
+    from .node import Node
+
+    home = _home(args)
+    listen = args.api or NodeConfig.load(home).api
+    parse_listen(listen)
+    node = Node(home, block_time=args.block_time)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, node.stop)
+        print(f"conclave node {node.chain_id} at height {node.height}, API on http://{listen}", flush=True)
+        await serve(node, listen)
+
+    try:
+        asyncio.run(main())
+    finally:
+        node.close()
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    ring = _keyring(args)
+    if args.keys_command == "add":
+        info = ring.add(args.name, _passphrase(args))
+        _print(info.to_json())
+    elif args.keys_command == "list":
+        _print([info.to_json() for info in ring.list()])
+    else:
+        _print(ring.show(args.name).to_json())
+    return 0
+
+
+def _sign_and_send(args: argparse.Namespace, msgs: list) -> int:
+    client = Client(args.node)
+    key = _keyring(args).load_signer(args.sender, _passphrase(args))
+    chain_id = client.status()["chain_id"]
+    sequence = client.account(key.address(args.prefix))["sequence"]
+    tx = build_tx(key, chain_id, sequence, msgs, gas_limit=args.gas, fee=_coins(args.fees, "--fees") if args.fees else (),
+                  memo=args.memo)
+    answer = client.submit_tx(tx.raw, wait_commit=True)
+    _print(answer)
+    result = answer["result"]
+    if result.get("code", 0) != 0:
+        raise CliError(f"tx {answer['hash']} was committed at height {answer['height']} but failed "
+                       f"(code {result.get('code')}): {result.get('log', '')}")
+    return 0
+
+
+def cmd_tx(args: argparse.Namespace) -> int:
+    if args.tx_command == "send":
+        return _sign_and_send(args, [Send(args.to, _coins(args.amount, "AMOUNT"))])
+    try:
+        msg = json.loads(args.msg)
+    except ValueError:
+        raise CliError(f"JSON: the execute message is not JSON: {args.msg[:80]!r}") from None
+    funds = _coins(args.funds, "--funds") if args.funds else ()
+    return _sign_and_send(args, [Execute(args.contract, msg, funds)])
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    client = Client(args.node)
+    if args.query_command == "account":
+        _print(client.account(args.address))
+    elif args.query_command == "smart":
+        try:
+            msg = json.loads(args.msg)
+        except ValueError:
+            raise CliError(f"JSON: the query is not JSON: {args.msg[:80]!r}") from None
+        _print(client.smart(args.contract, msg))
+    elif args.query_command == "tx":
+        _print(client.tx(args.hash))
+    else:
+        _print(client.block(args.height))
+    return 0
+
+
+def _guarded(func):
+    """Every expected failure as one line on stderr and exit status 1."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except ApiClientError as exc:
+            print(f"error: {exc.code}: {exc}", file=sys.stderr)
+        except (CliError, KeyringError, NodeError, TxError, genesis_builder.GenesisBuildError, ValueError,
+                OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return run
+
+
+# --- parsers -----------------------------------------------------------------------------------
+
+def add_parsers(sub, default_home: Path) -> None:
+    def common(parser: argparse.ArgumentParser, *, node: bool = False, signer: bool = False) -> None:
+        parser.add_argument("--home", default=str(default_home), help="node home (default ~/.conclave)")
+        parser.add_argument("--prefix", default=genesis_builder.DEFAULT_PREFIX, help="bech32 address prefix")
+        if node:
+            parser.add_argument("--node", default=DEFAULT_NODE, help=f"node API URL (default {DEFAULT_NODE})")
+        if signer:
+            parser.add_argument("--passphrase-env", default=None, metavar="VAR",
+                                help="read the key's passphrase from this environment variable")
+            parser.add_argument("--gas", type=int, default=DEFAULT_GAS_LIMIT, help="gas limit")
+            parser.add_argument("--fees", default="", help="fee coins, e.g. 100ucnv (default none)")
+            parser.add_argument("--memo", default="")
+
+    init = sub.add_parser("init", help="start a node home: HOME/config/genesis-config.json")
+    common(init)
+    init.add_argument("--chain-id", required=True)
+    init.add_argument("--overwrite", action="store_true")
+    init.set_defaults(func=_guarded(cmd_init))
+
+    start = sub.add_parser("start", help="run a single-validator node with its HTTP API")
+    common(start)
+    start.add_argument("--api", default=None, help="listen HOST:PORT (default 127.0.0.1:1317)")
+    start.add_argument("--block-time", type=float, default=None, help="seconds between blocks (default 1)")
+    start.set_defaults(func=_guarded(cmd_start))
+
+    keys = sub.add_parser("keys", help="manage keys in HOME/keys").add_subparsers(dest="keys_command", required=True)
+    for name, text in (("add", "create a key (encrypted with --passphrase-env)"), ("show", "show a key"),
+                       ("list", "list keys")):
+        parser = keys.add_parser(name, help=text)
+        common(parser)
+        if name != "list":
+            parser.add_argument("name")
+        if name == "add":
+            parser.add_argument("--passphrase-env", default=None, metavar="VAR",
+                                help="encrypt with the passphrase in this environment variable")
+        parser.set_defaults(func=_guarded(cmd_keys))
+
+    tx = sub.add_parser("tx", help="sign and submit a transaction").add_subparsers(dest="tx_command", required=True)
+    send = tx.add_parser("send", help="send coins: FROM (a key name) TO AMOUNT")
+    common(send, node=True, signer=True)
+    send.add_argument("sender", metavar="FROM")
+    send.add_argument("to", metavar="TO")
+    send.add_argument("amount", metavar="AMOUNT")
+    send.set_defaults(func=_guarded(cmd_tx))
+    execute = tx.add_parser("execute", help="execute a contract: FROM CONTRACT JSON")
+    common(execute, node=True, signer=True)
+    execute.add_argument("sender", metavar="FROM")
+    execute.add_argument("contract", metavar="CONTRACT")
+    execute.add_argument("msg", metavar="JSON")
+    execute.add_argument("--funds", default="", help="coins sent with the message, e.g. 10ucnv")
+    execute.set_defaults(func=_guarded(cmd_tx))
+
+    query = sub.add_parser("query", help="query a node").add_subparsers(dest="query_command", required=True)
+    for name, fields in (("account", ["address"]), ("smart", ["contract", "msg"]), ("tx", ["hash"]),
+                         ("block", ["height"])):
+        parser = query.add_parser(name, help=f"query {name}")
+        common(parser, node=True)
+        for field in fields:
+            parser.add_argument(field)
+        parser.set_defaults(func=_guarded(cmd_query))
