@@ -46,13 +46,23 @@ def cmd_wasm_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_devnet(_args: argparse.Namespace) -> int:
-    print("conclave devnet: the local multi-validator network is not built yet (it arrives with the\n"
-          "node and network work, issues #4 and #5). What works today is the contract engine:\n"
-          "  - chain.testing.TestApp runs CosmWasm contracts in-process (see README.md),\n"
-          "  - `conclave wasm check FILE` applies the chain's upload checks to a contract.",
-          file=sys.stderr)
-    return 2
+def cmd_devnet(args: argparse.Namespace) -> int:
+    """Prepare (once) and run the local devnet; see chain/devnet.py."""
+    from . import devnet
+    from .node_cli import run_node
+
+    if args.validators != 4:
+        print("conclave devnet: only the 4-validator devnet genesis exists today (genesis/devnet.json)",
+              file=sys.stderr)
+        return 2
+    home = Path(args.home).expanduser()
+    try:
+        keys = devnet.prepare(home, reset=args.reset)
+    except Exception as exc:  # noqa: BLE001 - every preparation failure is reported the same way
+        print(f"error: cannot prepare the devnet in {home}: {exc}", file=sys.stderr)
+        return 1
+    print(devnet.banner(home, args.api, keys), flush=True)
+    return run_node(home, args.api, args.block_time)
 
 
 def cmd_genesis(args: argparse.Namespace) -> int:
@@ -124,8 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_wasm_check)
     _add_genesis_parser(sub)
     node_cli.add_parsers(sub, DEFAULT_HOME)
-    devnet = sub.add_parser("devnet", help="run a local network (not yet available)")
-    devnet.add_argument("--validators", type=int, default=4)
+    devnet = sub.add_parser("devnet", help="run the local devnet (genesis/devnet.json, demo keys) on loopback")
+    devnet.add_argument("--validators", type=int, default=4, help="genesis validators (only 4 for now)")
+    devnet.add_argument("--home", default=".devnet", help="devnet home (default: ./.devnet)")
+    devnet.add_argument("--api", default="127.0.0.1:1317", help="API listen address (loopback by default)")
+    devnet.add_argument("--block-time", type=float, default=1.0, help="seconds between blocks")
+    devnet.add_argument("--reset", action="store_true", help="delete the devnet home and start over")
     devnet.set_defaults(func=cmd_devnet)
     return parser
 

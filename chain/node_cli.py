@@ -75,13 +75,17 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    home = _home(args)
+    return run_node(home, args.api or NodeConfig.load(home).api, args.block_time)
+
+
+def run_node(home: Path, listen: str, block_time: float | None) -> int:
+    """Run the node in HOME with its API on ``listen`` until SIGINT/SIGTERM (start and devnet)."""
     from .api.server import parse_listen, serve
     from .node import Node
 
-    home = _home(args)
-    listen = args.api or NodeConfig.load(home).api
     parse_listen(listen)
-    node = Node(home, block_time=args.block_time)
+    node = Node(home, block_time=block_time)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
