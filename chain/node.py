@@ -10,10 +10,18 @@ kept strictly after the previous block's time (CometBFT's rule) even if the cloc
 Durability is the store's: ``commit`` is one fsync'd RocksDB batch, so a tx this node reports as
 committed survives kill -9. The mempool is memory only (CometBFT's is too): txs not yet in a
 block are lost with the process and their senders resubmit. Consensus and p2p are other issues.
+
+For tests only, two options make a run reproducible, so that a node killed and restarted can be
+compared block by block with an uninterrupted one (tests/node/test_crash_node.py):
+``deterministic_time`` (block time = genesis time + height * block_time instead of the clock) and
+``txs_file`` (a JSON object {"<height>": [base64 signed tx, ...]} giving each block's txs instead
+of the mempool; such a node refuses submitted txs). Never use them on a real chain.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import time
 from dataclasses import dataclass
@@ -31,6 +39,9 @@ DEFAULT_BLOCK_TIME = 1.0
 MIN_BLOCK_TIME = 0.01
 NODE_CONFIG_NAME = "node.json"          # HOME/config/node.json: {"block_time": s, "api": "host:port"}
 DEFAULT_API = "127.0.0.1:1317"          # cosmos-sdk's REST port; loopback unless told otherwise
+CONFIG_KEYS = {"block_time", "api", "deterministic_time", "txs_file"}   # the last two: tests only
+NS_PER_S = 1_000_000_000
+CODE_TXS_FROM_FILE = CODE_MEMPOOL_FULL  # a --txs-file node admits nothing: "no room" is the honest code
 
 
 class NodeError(Exception):
@@ -49,6 +60,8 @@ class TxRefused(Exception):
 class NodeConfig:
     block_time: float = DEFAULT_BLOCK_TIME
     api: str = DEFAULT_API
+    deterministic_time: bool = False        # tests only: block time from the height, not the clock
+    txs_file: str | None = None             # tests only: each block's txs from this file, not the mempool
 
     @classmethod
     def load(cls, home: Path) -> "NodeConfig":
@@ -60,18 +73,51 @@ class NodeConfig:
             doc = json.loads(path.read_bytes())
         except (OSError, ValueError) as exc:
             raise NodeError(f"cannot read {path}: {exc}; fix or delete it") from None
-        if not isinstance(doc, dict) or set(doc) - {"block_time", "api"}:
-            raise NodeError(f"{path} must be an object with only block_time and api")
-        return cls(float(doc.get("block_time", DEFAULT_BLOCK_TIME)), str(doc.get("api", DEFAULT_API)))
+        if not isinstance(doc, dict) or set(doc) - CONFIG_KEYS:
+            raise NodeError(f"{path} must be an object with only {', '.join(sorted(CONFIG_KEYS))}")
+        if not isinstance(doc.get("deterministic_time", False), bool):
+            raise NodeError(f"{path}: deterministic_time must be true or false")
+        txs_file = doc.get("txs_file")
+        if txs_file is not None and not isinstance(txs_file, str):
+            raise NodeError(f"{path}: txs_file must be a path (a string)")
+        return cls(float(doc.get("block_time", DEFAULT_BLOCK_TIME)), str(doc.get("api", DEFAULT_API)),
+                   doc.get("deterministic_time", False), txs_file)
+
+
+def load_txs_file(path: Path) -> dict[int, list[bytes]]:
+    """{"<height>": [base64 signed tx, ...]} -> {height: [tx bytes]}: the fixed blocks of a test run."""
+    try:
+        doc = json.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise NodeError(f"cannot read the txs file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise NodeError(f"the txs file {path} is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise NodeError(f'the txs file {path} must be an object {{"<height>": [base64 tx, ...]}}')
+    plan: dict[int, list[bytes]] = {}
+    for key, txs in doc.items():
+        if not (key.isascii() and key.isdigit() and int(key) >= 1) or not isinstance(txs, list):
+            raise NodeError(f"the txs file {path}: {key!r} must be a height >= 1 with a list of base64 txs")
+        try:
+            plan[int(key)] = [base64.b64decode(t, validate=True) for t in txs]
+        except (binascii.Error, TypeError, ValueError):
+            raise NodeError(f"the txs file {path}: height {key} has a tx that is not base64") from None
+    return plan
 
 
 class Node:
-    def __init__(self, home: str | Path, block_time: float | None = None):
+    def __init__(self, home: str | Path, block_time: float | None = None, *,
+                 deterministic_time: bool | None = None, txs_file: str | Path | None = None):
+        """Arguments override HOME/config/node.json; ``deterministic_time`` and ``txs_file`` are for tests."""
         self.home = Path(home)
         self.config = NodeConfig.load(self.home)
         self.block_time = self.config.block_time if block_time is None else block_time
         if not self.block_time >= MIN_BLOCK_TIME:
             raise NodeError(f"block time must be at least {MIN_BLOCK_TIME} s, got {self.block_time}")
+        self.deterministic_time = (self.config.deterministic_time if deterministic_time is None
+                                   else deterministic_time)
+        plan_path = txs_file if txs_file is not None else self.config.txs_file
+        self.txs_plan = load_txs_file(Path(plan_path)) if plan_path is not None else None
         genesis_file = self.home / "config" / "genesis.json"
         try:
             genesis = json.loads(genesis_file.read_bytes())
@@ -120,6 +166,9 @@ class Node:
     # --- admission -----------------------------------------------------------------------------
     def submit(self, raw: bytes) -> Tx:
         """check_tx then the mempool; raises TxRefused saying why not."""
+        if self.txs_plan is not None:
+            raise TxRefused("this node takes every block's txs from its txs file (a test mode) and admits "
+                            "none: restart it without --txs-file", CODE_TXS_FROM_FILE)
         try:
             tx = decode_tx(raw)
         except TxError as exc:
@@ -173,10 +222,18 @@ class Node:
         """One block from the mempool, finalized and committed: CometBFT's step for a lone validator."""
         config = self.app.config
         assert config is not None
-        reaped = self.mempool.reap(config.max_block_bytes, config.max_block_gas)
-        txs = self.app.prepare_proposal([tx.raw for tx in reaped], config.max_block_bytes)
         height = self.store.height + 1 if self.store.height else config.initial_height
-        time_ns = max(time.time_ns(), self.last_block_time_ns() + 1)
+        if self.txs_plan is not None:
+            reaped, proposed = [], self.txs_plan.get(height, [])
+        else:
+            reaped = self.mempool.reap(config.max_block_bytes, config.max_block_gas)
+            proposed = [tx.raw for tx in reaped]
+        txs = self.app.prepare_proposal(proposed, config.max_block_bytes)
+        if self.deterministic_time:
+            now = self._genesis_time_ns + height * round(self.block_time * NS_PER_S)
+        else:
+            now = time.time_ns()
+        time_ns = max(now, self.last_block_time_ns() + 1)
         response = self.app.finalize_block(height, time_ns, txs)
         self.app.commit()
         chosen = set(txs)

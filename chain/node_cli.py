@@ -2,6 +2,7 @@
 
     conclave init --home DIR --chain-id ID
     conclave start --home DIR [--api 127.0.0.1:1317] [--block-time 1]
+                   [--deterministic-time] [--txs-file FILE]        (these two: tests only)
     conclave keys add|list|show [NAME] [--home DIR] [--passphrase-env VAR]
     conclave tx send FROM TO AMOUNT [--node URL] [--home DIR]
     conclave tx execute FROM CONTRACT JSON [--funds COINS]
@@ -76,16 +77,18 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     home = _home(args)
-    return run_node(home, args.api or NodeConfig.load(home).api, args.block_time)
+    return run_node(home, args.api or NodeConfig.load(home).api, args.block_time,
+                    deterministic_time=args.deterministic_time or None, txs_file=args.txs_file)
 
 
-def run_node(home: Path, listen: str, block_time: float | None) -> int:
+def run_node(home: Path, listen: str, block_time: float | None, *, deterministic_time: bool | None = None,
+             txs_file: str | None = None) -> int:
     """Run the node in HOME with its API on ``listen`` until SIGINT/SIGTERM (start and devnet)."""
     from .api.server import parse_listen, serve
     from .node import Node
 
     parse_listen(listen)
-    node = Node(home, block_time=block_time)
+    node = Node(home, block_time=block_time, deterministic_time=deterministic_time, txs_file=txs_file)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -196,6 +199,11 @@ def add_parsers(sub, default_home: Path) -> None:
     common(start)
     start.add_argument("--api", default=None, help="listen HOST:PORT (default 127.0.0.1:1317)")
     start.add_argument("--block-time", type=float, default=None, help="seconds between blocks (default 1)")
+    start.add_argument("--deterministic-time", action="store_true",
+                       help="FOR TESTS ONLY: block time = genesis time + height * block time, not the clock")
+    start.add_argument("--txs-file", default=None, metavar="FILE",
+                       help='FOR TESTS ONLY: each block\'s txs from FILE ({"<height>": [base64 tx, ...]}), '
+                            "not the mempool; submitted txs are refused")
     start.set_defaults(func=_guarded(cmd_start))
 
     keys = sub.add_parser("keys", help="manage keys in HOME/keys").add_subparsers(dest="keys_command", required=True)
