@@ -40,7 +40,7 @@ from .coins import parse_coins
 from .context import BlockInfo, Context
 from .errors import AppError, InvalidRequest
 from .kv import CacheKV, KVStore, iterate_prefix
-from .tx import (MAX_CHAIN_ID_CHARS, MAX_GAS_LIMIT, MAX_TX_BYTES, Tx, TxError, TxParams, account_sequence, ante, check_tx_bytes, decode_tx)
+from .tx import (MAX_CHAIN_ID_CHARS, MAX_GAS_LIMIT, MAX_TX_BYTES, Tx, TxError, TxParams, account_sequence, ante, decode_tx, decode_tx_bytes)
 from .wasm.keeper import WasmKeeper
 
 DEFAULT_PREFIX = "conclave"
@@ -199,9 +199,9 @@ class App:
         config, _ = self._ready()
         assert self._check is not None
         params = self._tx_params(self._check, self.min_gas_prices)
-        tx, result = check_tx_bytes(self._check, raw, config.chain_id, params)
-        if tx is not None and result.ok:
-            result = ante(self._check, tx, config.chain_id, params)
+        # ante runs check_tx itself: decoding first keeps it to one signature check per admission
+        tx, refused = decode_tx_bytes(raw, params)
+        result = refused if refused is not None else ante(self._check, tx, config.chain_id, params)
         return {"code": result.code, "log": result.log, "gas_wanted": result.gas_wanted,
                 "sender": result.sender, "sequence": result.sequence}
 

@@ -648,15 +648,22 @@ def check_tx(store: KVStore, tx: Tx, chain_id: str, params: TxParams) -> CheckRe
     return CheckResult(CODE_OK, "", tx.body.gas_limit, sender, tx.body.sequence)
 
 
-def check_tx_bytes(store: KVStore, raw: bytes, chain_id: str, params: TxParams) -> tuple[Tx | None, CheckResult]:
-    """Decode then check: the mempool's entry point for bytes from the network."""
+def decode_tx_bytes(raw: bytes, params: TxParams) -> tuple[Tx | None, CheckResult | None]:
+    """The size limit, then the strict decode; a refusal comes back as a CheckResult."""
     if len(raw) > params.max_tx_bytes:
         return None, CheckResult(CODE_TX_TOO_LARGE, f"transaction is {len(raw)} bytes, more than the limit of "
                                                     f"{params.max_tx_bytes}")
     try:
-        tx = decode_tx(raw)
+        return decode_tx(raw), None
     except TxError as exc:
         return None, CheckResult(exc.code, str(exc))
+
+
+def check_tx_bytes(store: KVStore, raw: bytes, chain_id: str, params: TxParams) -> tuple[Tx | None, CheckResult]:
+    """Decode then check: the mempool's entry point for bytes from the network."""
+    tx, refused = decode_tx_bytes(raw, params)
+    if refused is not None:
+        return None, refused
     return tx, check_tx(store, tx, chain_id, params)
 
 
