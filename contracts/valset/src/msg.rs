@@ -127,12 +127,8 @@ pub struct Evidence {
     pub kind: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum PrivilegeChange {
-    Promoted {},
-    Demoted {},
-}
+/// The chain's privilege notice (`{"promoted":{}}` / `{"demoted":{}}`): one type, in the SDK.
+pub use conclave_sdk::chain::PrivilegeChange;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

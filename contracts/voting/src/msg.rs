@@ -160,13 +160,8 @@ pub enum ExecuteMsg {
     },
 }
 
-/// `{"promoted":{}}` / `{"demoted":{}}`: the chain tells a contract its privileges changed.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum PrivilegeChange {
-    Promoted {},
-    Demoted {},
-}
+/// The chain's privilege notice (`{"promoted":{}}` / `{"demoted":{}}`): one type, in the SDK.
+pub use conclave_sdk::chain::PrivilegeChange;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
