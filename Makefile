@@ -34,7 +34,11 @@ contracts-unit: contracts-check
 
 ## test-deps: npm fetches the real cosmwasm-std contracts (cw20-base, cw4, cw3) the tests run.
 test-deps:
+	@# npm: the real cosmwasm-std contracts; Debian's docker-compose (1.x): validates docker-compose.yml in the tests
+	@# (no Docker engine needed, and without the recommended docker.io).
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends docker-compose; }
 
 ## test: install what is missing, rebuild and check the contracts, run the test suite.
 test: venv test-deps contracts-check contracts-unit

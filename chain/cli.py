@@ -47,22 +47,53 @@ def cmd_wasm_check(args: argparse.Namespace) -> int:
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:
-    """Prepare (once) and run the local devnet; see chain/devnet.py."""
+    """Prepare (once) and run the local devnet: N validator processes on loopback; see chain/devnet.py."""
     from . import devnet
-    from .node_cli import run_node
+    from .crypto.keyfiles import KeyFileError
+    from .crypto.keys import KeyringError
+    from .testnet_files import TestnetError
 
-    if args.validators != 4:
-        print("conclave devnet: only the 4-validator devnet genesis exists today (genesis/devnet.json)",
-              file=sys.stderr)
-        return 2
     home = Path(args.home).expanduser()
     try:
-        keys = devnet.prepare(home, reset=args.reset)
-    except Exception as exc:  # noqa: BLE001 - every preparation failure is reported the same way
+        devnet.check_options(args.validators, args.api_port, args.p2p_port)
+        devnet.check_ports_free(args.validators, args.api_port, args.p2p_port)
+        if args.reset or not (home / devnet.MANIFEST).exists():
+            print(f"conclave devnet: preparing {home} ({args.validators} validators: genesis, demo keys, "
+                  "node homes)", file=sys.stderr, flush=True)
+        net = devnet.prepare(home, args.validators, reset=args.reset, api_port=args.api_port,
+                             p2p_port=args.p2p_port)
+    except devnet.DevnetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (genesis_builder.GenesisBuildError, TestnetError, KeyringError, KeyFileError, OSError) as exc:
         print(f"error: cannot prepare the devnet in {home}: {exc}", file=sys.stderr)
         return 1
-    print(devnet.banner(home, args.api, keys), flush=True)
-    return run_node(home, args.api, args.block_time)
+    except KeyboardInterrupt:
+        print(f"conclave devnet: interrupted while preparing {home}; nothing was left half-written",
+              file=sys.stderr)
+        return 130
+    if net.reused:
+        print(f"conclave devnet: reusing {home} ({len(net.nodes)} validators; --reset starts over)",
+              file=sys.stderr, flush=True)
+    return devnet.run(net)
+
+
+def cmd_testnet_files(args: argparse.Namespace) -> int:
+    """Write the node homes of an N-validator network for docker-compose.yml; see chain/testnet_files.py."""
+    from . import testnet_files
+    from .crypto.keyfiles import KeyFileError
+    from .crypto.keys import KeyringError
+
+    try:
+        net = testnet_files.create(Path(args.output).expanduser(), args.validators, chain_id=args.chain_id,
+                                   hostname_template=args.hostname_template, p2p_port=args.p2p_port,
+                                   api_port=args.api_port, force=args.force)
+    except (testnet_files.TestnetError, genesis_builder.GenesisBuildError, KeyringError, KeyFileError,
+            OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(testnet_files.summary(net))
+    return 0
 
 
 def cmd_genesis(args: argparse.Namespace) -> int:
@@ -134,13 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_wasm_check)
     _add_genesis_parser(sub)
     node_cli.add_parsers(sub, DEFAULT_HOME)
-    devnet = sub.add_parser("devnet", help="run the local devnet (genesis/devnet.json, demo keys) on loopback")
-    devnet.add_argument("--validators", type=int, default=4, help="genesis validators (only 4 for now)")
-    devnet.add_argument("--home", default=".devnet", help="devnet home (default: ./.devnet)")
-    devnet.add_argument("--api", default="127.0.0.1:1317", help="API listen address (loopback by default)")
-    devnet.add_argument("--block-time", type=float, default=1.0, help="seconds between blocks")
-    devnet.add_argument("--reset", action="store_true", help="delete the devnet home and start over")
+    devnet = sub.add_parser("devnet", help="run a local N-validator network (demo keys) as processes on loopback")
+    devnet.add_argument("--validators", type=int, default=4, metavar="N",
+                        help="validator processes (default 4: genesis/devnet.json)")
+    devnet.add_argument("--home", default=".devnet", help="devnet directory (default ./.devnet), reused between runs")
+    devnet.add_argument("--reset", action="store_true", help="delete the devnet directory and start over")
+    devnet.add_argument("--api-port", type=int, default=1317, metavar="BASE",
+                        help="node I serves its API on 127.0.0.1:BASE+I (default 1317)")
+    devnet.add_argument("--p2p-port", type=int, default=26656, metavar="BASE",
+                        help="node I listens for peers on 127.0.0.1:BASE+I (default 26656)")
     devnet.set_defaults(func=cmd_devnet)
+    files = sub.add_parser("testnet-files", help="write the node homes of an N-validator network (for docker compose)")
+    files.add_argument("--validators", type=int, required=True, metavar="N")
+    files.add_argument("--output", required=True, metavar="DIR", help="DIR/node0..node{N-1} and DIR/keys")
+    files.add_argument("--chain-id", default="conclave-testnet")
+    files.add_argument("--hostname-template", default="node{i}",
+                       help='how the nodes reach each other; "{i}" is the node index (default node{i})')
+    files.add_argument("--p2p-port", type=int, default=26656, help="every node's p2p port (default 26656)")
+    files.add_argument("--api-port", type=int, default=1317, help="every node's API port (default 1317)")
+    files.add_argument("--force", action="store_true", help="replace an existing testnet directory")
+    files.set_defaults(func=cmd_testnet_files)
     return parser
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -77,6 +78,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     home = _home(args)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return run_node(home, args.api or NodeConfig.load(home).api, args.block_time,
                     deterministic_time=args.deterministic_time or None, txs_file=args.txs_file)
 
@@ -195,10 +198,13 @@ def add_parsers(sub, default_home: Path) -> None:
     init.add_argument("--overwrite", action="store_true")
     init.set_defaults(func=_guarded(cmd_init))
 
-    start = sub.add_parser("start", help="run a single-validator node with its HTTP API")
+    start = sub.add_parser("start", help="run a node (consensus, p2p, HTTP API) from HOME/config/node.json")
     common(start)
     start.add_argument("--api", default=None, help="listen HOST:PORT (default 127.0.0.1:1317)")
-    start.add_argument("--block-time", type=float, default=None, help="seconds between blocks (default 1)")
+    start.add_argument("--block-time", type=float, default=None,
+                       help="seconds between blocks: the commit timeout (default 1)")
+    start.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                       help="log verbosity on stderr (default INFO)")
     start.add_argument("--deterministic-time", action="store_true",
                        help="FOR TESTS ONLY: block time = genesis time + height * block time, not the clock")
     start.add_argument("--txs-file", default=None, metavar="FILE",

@@ -27,13 +27,13 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..codec import b64encode, canonical_json, compact_json
 from ..store import EMPTY_HASH, HeightUnavailable, StateStore, TxRecord
-from ..store.smt import apply_writes
 from ..vm import VM
 from ..vm.errors import VmError
 from ..vm.gas import GasMeter
 from . import bank, block as block_rules
 from . import params as chain_params
 from .address import Bech32Api
+from .admission import SignatureVerifier, preverify
 from .block import TxResult, ValidatorUpdate
 from .chain_messages import install_chain_messages
 from .coins import parse_coins
@@ -120,13 +120,15 @@ class _FinalizedBlock:
     block_json: bytes
     results_json: bytes
     records: list[TxRecord] = field(default_factory=list)
+    writes: list[tuple[bytes, bytes | None]] = field(default_factory=list)   # genesis (first block) + block
 
 
 class App:
     def __init__(self, store: StateStore, vm_cache_dir: Path | None = None, *,
                  genesis_applier: GenesisApplier | None = None, min_gas_prices: Sequence = (),
-                 debug_handler: Callable[[str], None] | None = None):
-        """``min_gas_prices`` is this node's own floor for check_tx (never applied to blocks)."""
+                 debug_handler: Callable[[str], None] | None = None, signature_threads: int = 2):
+        """``min_gas_prices`` is this node's own floor for check_tx (never applied to blocks);
+        ``signature_threads``: how many threads ``check_txs`` verifies signatures on."""
         self.store = store
         self.vm_cache_dir = vm_cache_dir
         self.genesis_applier = genesis_applier
@@ -137,6 +139,8 @@ class App:
         self._genesis: CacheKV | None = None            # genesis state, until block initial_height commits
         self._finalized: _FinalizedBlock | None = None
         self._check: CacheKV | None = None
+        self._verifier = SignatureVerifier(signature_threads)
+        self._params_memo: tuple[bytes | None, tuple, TxParams] | None = None
         if store.height > 0:
             raw = store.get(_CONFIG)
             if raw is None:
@@ -191,9 +195,26 @@ class App:
         self._check = CacheKV(branch)
         self._finalized = None
         return {"validators": [v.to_json() for v in validators],
-                "app_hash": _app_hash_after(self.store, branch.pending_writes(), config.initial_height)}
+                "app_hash": self.store.preview_app_hash(branch.pending_writes(), config.initial_height)}
 
     # --- CheckTx -------------------------------------------------------------------------------
+    def check_txs(self, raws: Sequence[bytes]) -> list[dict[str, Any]]:
+        """``check_tx`` of each tx in order (the same answers), their signatures first checked in parallel.
+
+        For a node admitting txs in batches: the ed25519 checks run on ``signature_threads``
+        threads (admission.py), then each tx is admitted serially against the check state.
+        """
+        self._ready()
+        self._verifier.preverify_all(raws)
+        return [self.check_tx(raw) for raw in raws]
+
+    @staticmethod
+    def preverify(raw: bytes) -> bool:
+        """Decode a tx and check its signature without touching any state: safe to call on another thread
+        (e.g. a node's executor) while blocks execute; the later check_tx and execution reuse the answer.
+        True if the signature is valid; False if not or if the bytes do not decode (check_tx says why)."""
+        return preverify(raw)
+
     def check_tx(self, raw: bytes) -> dict[str, Any]:
         """Admission for the mempool, against the check state (admitted txs already consumed their sequence)."""
         config, _ = self._ready()
@@ -270,15 +291,17 @@ class App:
 
         begin = block_rules.begin_block(keeper, ctx, list(evidence))
         params = self._tx_params(branch, ())
-        results: list[TxResult] = []
+        results: list[dict[str, Any]] = []          # each TxResult's JSON, and its canonical bytes
+        encoded: list[bytes] = []
         records: list[TxRecord] = []
         gas_left = config.max_block_gas
         for index, raw in enumerate(txs):
             ctx.tx_index = index
             result, sender, tx_hash = self._deliver(keeper, ctx, raw, params, gas_left)
             gas_left -= result.gas_wanted
-            results.append(result)
-            records.append(TxRecord(tx_hash, height, index, sender, canonical_json(result.to_json())))
+            results.append(result.to_json())
+            encoded.append(result.canonical_bytes())
+            records.append(TxRecord(tx_hash, height, index, sender, encoded[-1]))
         ctx.tx_index = None
         end, updates = block_rules.end_block(keeper, ctx)
         updates = [ValidatorUpdate(u.pubkey, u.power, height + block_rules.VALIDATOR_UPDATE_DELAY) for u in updates]
@@ -289,19 +312,21 @@ class App:
         block_json = block if block is not None else canonical_json({
             "height": height, "time_ns": time_ns, "txs": [b64encode(bytes(t)) for t in txs],
             "evidence": list(evidence), "last_commit_votes": list(last_commit_votes)})
-        base_writes = list(self._genesis.pending_writes()) if self._genesis is not None else []
-        app_hash = _app_hash_after(self.store, base_writes + list(branch.pending_writes()), height)
+        writes = list(self._genesis.pending_writes()) if self._genesis is not None else []
+        writes += branch.pending_writes()
+        # the store keeps this tree update, and commit() of the same writes reuses it
+        app_hash = self.store.preview_app_hash(writes, height)
         response = {
             "height": height,
-            "tx_results": [r.to_json() for r in results],
+            "tx_results": results,
             "begin_block": {"events": [e.to_json() for e in begin.events], "errors": begin.errors},
             "end_block": {"events": [e.to_json() for e in end.events], "errors": end.errors},
             "validator_updates": [u.to_json() for u in updates],
             "validators_in_effect": [u.to_json() for u in effective],
             "app_hash": app_hash,
         }
-        results_json = canonical_json({**response, "app_hash": app_hash.hex()})
-        self._finalized = _FinalizedBlock(height, branch, app_hash, block_json, results_json, records)
+        results_json = _results_json(response, encoded)
+        self._finalized = _FinalizedBlock(height, branch, app_hash, block_json, results_json, records, writes)
         return response
 
     def _deliver(self, keeper: WasmKeeper, ctx: Context, raw: bytes, params: TxParams,
@@ -326,9 +351,7 @@ class App:
         done = self._finalized
         if done is None:
             raise AppStateError("commit without finalize_block: there is no block to commit")
-        writes = list(self._genesis.pending_writes()) if self._genesis is not None else []
-        writes += list(done.branch.pending_writes())
-        app_hash = self.store.commit(writes, height=done.height, block=done.block_json,
+        app_hash = self.store.commit(done.writes, height=done.height, block=done.block_json,
                                      block_results=done.results_json, txs=done.records)
         if app_hash != done.app_hash:   # the preview and the store disagree: a bug, never a fork to continue
             raise AppStateError(f"app hash of height {done.height} is {app_hash.hex()} after commit but "
@@ -381,11 +404,38 @@ class App:
 
     # --- internals -----------------------------------------------------------------------------
     def _tx_params(self, state: KVStore, min_gas_prices: tuple) -> TxParams:
+        """The TxParams in ``state``; the last answer is reused while the params record's bytes are the same
+        (check_tx asks once per tx, and the record changes only by governance)."""
         config = self.config
         assert config is not None
+        raw = state.get(chain_params.PARAMS_KEY)
+        memo = self._params_memo
+        if memo is not None and memo[0] == raw and memo[1] == min_gas_prices:
+            return memo[2]
         min_fee = tuple(parse_coins(chain_params.load(state).min_fee))
-        return TxParams(prefix=config.prefix, max_block_gas=config.max_block_gas, max_tx_bytes=MAX_TX_BYTES,
-                        min_fee=min_fee, min_gas_prices=min_gas_prices)
+        params = TxParams(prefix=config.prefix, max_block_gas=config.max_block_gas, max_tx_bytes=MAX_TX_BYTES,
+                          min_fee=min_fee, min_gas_prices=min_gas_prices)
+        self._params_memo = (raw, min_gas_prices, params)
+        return params
+
+
+# finalize_block's answer, whose canonical JSON is the stored block results; keys in sorted order
+_RESULTS_HEAD = ("app_hash", "begin_block", "end_block", "height")
+_RESULTS_TAIL = ("validator_updates", "validators_in_effect")
+
+
+def _results_json(response: dict[str, Any], tx_results: list[bytes]) -> bytes:
+    """canonical_json of ``response`` (app hash in hex), splicing in the tx results already encoded.
+
+    Each tx result is encoded once, for its tx record, and reused here. The bytes are exactly
+    canonical_json's: keys sort as _RESULTS_HEAD < "tx_results" < _RESULTS_TAIL, and a JSON list
+    is its items' encodings joined by commas (tests/app/test_pipeline_cache.py checks it).
+    """
+    if set(response) != {*_RESULTS_HEAD, "tx_results", *_RESULTS_TAIL}:  # a new field: the plain way
+        return canonical_json({**response, "app_hash": response["app_hash"].hex()})
+    head = canonical_json({**{k: response[k] for k in _RESULTS_HEAD}, "app_hash": response["app_hash"].hex()})
+    tail = canonical_json({k: response[k] for k in _RESULTS_TAIL})
+    return head[:-1] + b',"tx_results":[' + b",".join(tx_results) + b"]," + tail[1:]
 
 
 def _ok(height: int, value: Any) -> dict[str, Any]:
@@ -453,13 +503,3 @@ def _apply_validator_updates(store: KVStore, updates: list[ValidatorUpdate]) -> 
             store.delete(_VALIDATORS + update.pubkey)
         else:
             store.set(_VALIDATORS + update.pubkey, str(update.power).encode())
-
-
-def _app_hash_after(store: StateStore, writes: Iterable[tuple[bytes, bytes | None]], height: int) -> bytes:
-    """The app hash ``store.commit(writes)`` will produce, computed without writing anything.
-
-    TODO(store): StateStore should offer this itself; this reads its tree through two private names.
-    """
-    effective = [(k, v) for k, v in dict(writes).items() if v is not None or store.get(k) is not None]
-    update = apply_writes(store._load_node, store._root, effective, height)  # noqa: SLF001
-    return update.root.hash if update.root is not None else EMPTY_HASH

@@ -15,7 +15,7 @@ from .coins import coins_json, parse_coins
 from .errors import InvalidRequest
 from .kv import KVStore
 
-_PARAMS_KEY = b"params"
+PARAMS_KEY = b"params"                               # where the record lives (App memoizes by its bytes)
 DEFAULT_PENDING_CODE_TTL_SECONDS = 14 * 24 * 3600    # two default voting periods (7 days each)
 MIN_PENDING_CODE_TTL_SECONDS = 60
 MAX_PENDING_CODE_TTL_SECONDS = 365 * 24 * 3600
@@ -37,12 +37,12 @@ FIELD_NAMES = tuple(f.name for f in fields(Params))
 
 
 def load(store: KVStore) -> Params:
-    raw = store.get(_PARAMS_KEY)
+    raw = store.get(PARAMS_KEY)
     return Params(**json.loads(raw)) if raw else Params()
 
 
 def save(store: KVStore, params: Params) -> None:
-    store.set(_PARAMS_KEY, json.dumps(params.to_json(), sort_keys=True, separators=(",", ":")).encode())
+    store.set(PARAMS_KEY, json.dumps(params.to_json(), sort_keys=True, separators=(",", ":")).encode())
 
 
 def updated(current: Params, changes: Any, api: Bech32Api) -> Params:

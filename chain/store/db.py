@@ -15,6 +15,8 @@ Layout (one-byte prefixes; heights are 8-byte big-endian, ``lk`` = 4-byte key le
     O height'                    the tree nodes (node keys, concatenated) height' orphaned
     R height                     root of that height's tree: hash || version (empty: empty tree)
     B height / E height          block JSON / block results JSON
+    C name                       the consensus engine's records (commits, chain state), written in
+                                 the commit batch of the height they belong to (``save_record``)
     T tx_hash, A sender ...      tx records and the by-sender index (records.py)
 
 Queries at height h read the newest V entry at or below h. Pruning (``keep_recent`` = N)
@@ -25,6 +27,7 @@ commit (so a crash between the two only delays pruning). Blocks and txs are neve
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -32,7 +35,7 @@ from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
 from .proofs import EMPTY_HASH, Proof
 from .records import TxRecord, RecordError, decode_tx, encode_tx, sender_key, sender_prefix
-from .smt import NodeRef, apply_writes, build_proof
+from .smt import NodeRef, TreeUpdate, apply_writes, build_proof
 
 __all__ = ["StateStore", "StoreError", "HeightUnavailable", "ReadOnlyState", "FORMAT"]
 
@@ -46,6 +49,7 @@ _META_FORMAT, _META_HEIGHT, _META_EARLIEST = b"Mformat", b"Mheight", b"Mearliest
 _STATE, _HISTORY, _SUPERSEDED = b"S", b"V", b"P"
 _NODE, _ORPHAN, _ROOT = b"N", b"O", b"R"
 _BLOCK, _RESULTS, _TX, _BY_SENDER = b"B", b"E", b"T", b"A"
+_RECORD = b"C"
 _STATE_END = b"T"  # the byte after b"S": no state key sorts at or above it
 _PRESENT, _DELETED = b"\x01", b"\x00"
 
@@ -70,6 +74,17 @@ def _lk(key: bytes) -> bytes:
     return len(key).to_bytes(4, "big") + key
 
 
+@dataclass
+class _Preview:
+    """A block's tree update worked out ahead of its commit (``preview_app_hash``), for the commit to reuse."""
+
+    height: int
+    base_root: NodeRef | None          # the root it was computed on: any other commit makes it stale
+    latest: dict[bytes, bytes | None]  # the writes, last value per key
+    olds: dict[bytes, bytes | None]    # each key's S entry (height || value) before the block
+    update: TreeUpdate
+
+
 class StateStore:
     """Committed state, readable as a ``KVStore`` (the latest version) for a ``CacheKV`` on top."""
 
@@ -81,7 +96,9 @@ class StateStore:
         self._write_options.sync = sync
         self._staged_blocks: dict[int, tuple[bytes | None, bytes | None]] = {}
         self._staged_txs: list[TxRecord] = []
+        self._staged_records: dict[bytes, bytes] = {}
         self._nodes: OrderedDict[bytes, bytes] = OrderedDict()
+        self._preview: _Preview | None = None
         fmt = db.get(_META_FORMAT)
         if fmt is None:
             if db.get(_META_HEIGHT) is not None or _any_key(db):
@@ -192,12 +209,10 @@ class StateStore:
         chain's initial height). Blocks and txs staged with ``save_block``/``save_tx`` for this
         height are written in the same batch, as are ``block``, ``block_results`` and ``txs``.
         """
-        blocks, staged_txs = self._staged_blocks, self._staged_txs
-        self._staged_blocks, self._staged_txs = {}, []
-        new_height = self.height + 1 if height is None else height
-        if not isinstance(new_height, int) or new_height < 1 or (self.height and new_height != self.height + 1):
-            raise StoreError(f"cannot commit height {new_height!r}: the last committed height is "
-                             f"{self.height}, so the next must be {self.height + 1}")
+        blocks, staged_txs, staged_records = self._staged_blocks, self._staged_txs, self._staged_records
+        self._staged_blocks, self._staged_txs, self._staged_records = {}, [], {}
+        preview, self._preview = self._preview, None
+        new_height = self._next_height(height, "commit")
         if block is not None or block_results is not None:
             blocks[new_height] = (block, block_results)
         records = staged_txs + list(txs)
@@ -210,18 +225,18 @@ class StateStore:
                 raise StoreError(f"tx {record.hash.hex()} was saved for height {record.height} "
                                  f"but the commit is for {new_height}")
 
-        latest: dict[bytes, bytes | None] = {}
-        for key, value in writes:
-            if not isinstance(key, bytes) or not (value is None or isinstance(value, bytes)):
-                raise StoreError(f"writes must be (bytes, bytes | None) pairs, got ({type(key).__name__}, "
-                                 f"{type(value).__name__})")
-            latest[key] = value
+        latest = _latest_writes(writes)
+        if (preview is not None and preview.height == new_height and preview.base_root == self._root
+                and preview.latest == latest):
+            olds, update = preview.olds, preview.update   # preview_app_hash already did the tree update
+        else:
+            olds, update = self._old_entries(latest), None
 
         db, batch, hb = self._db, WriteBatch(raw_mode=True), _h(new_height)
         effective: list[tuple[bytes, bytes | None]] = []
         superseded: list[bytes] = []
         for key, value in latest.items():
-            old = db.get(_STATE + key)
+            old = olds[key]
             if value is None:
                 if old is None:
                     continue  # deleting an absent key changes nothing
@@ -235,7 +250,8 @@ class StateStore:
                 superseded.append(_lk(key) + old[:8])
             effective.append((key, value))
 
-        update = apply_writes(self._load_node, self._root, effective, new_height)
+        if update is None:
+            update = apply_writes(self._load_node, self._root, effective, new_height)
         for nkey, node in update.nodes.items():
             batch.put(_NODE + nkey, node)
         if superseded:
@@ -251,6 +267,8 @@ class StateStore:
         for record in records:
             batch.put(_TX + record.hash, encode_tx(record))
             batch.put(_BY_SENDER + sender_key(record.sender, record.height, record.index), record.hash)
+        for name, value in staged_records.items():
+            batch.put(_RECORD + name, value)
         batch.put(_META_HEIGHT, hb)
         first = not self.height
         if first:
@@ -264,6 +282,33 @@ class StateStore:
         if self.keep_recent is not None:
             self.prune(self.height - self.keep_recent + 1)
         return self.app_hash
+
+    def preview_app_hash(self, writes: Iterable[tuple[bytes, bytes | None]], height: int | None = None) -> bytes:
+        """The app hash ``commit(writes, height=height)`` will return, computed without writing anything.
+
+        A block's app hash is needed when it is finalized, before it is committed. The tree update
+        done here is kept, and the next commit reuses it if it commits the same writes at the same
+        height on the same state (any other commit discards it), so the Merkle work is done once.
+        """
+        new_height = self._next_height(height, "preview")
+        latest = _latest_writes(writes)
+        olds = self._old_entries(latest)
+        effective = [(k, v) for k, v in latest.items() if v is not None or olds[k] is not None]
+        update = apply_writes(self._load_node, self._root, effective, new_height)
+        self._preview = _Preview(new_height, self._root, latest, olds, update)
+        return update.root.hash if update.root is not None else EMPTY_HASH
+
+    def _next_height(self, height: int | None, what: str) -> int:
+        new_height = self.height + 1 if height is None else height
+        if not isinstance(new_height, int) or new_height < 1 or (self.height and new_height != self.height + 1):
+            raise StoreError(f"cannot {what} height {new_height!r}: the last committed height is "
+                             f"{self.height}, so the next must be {self.height + 1}")
+        return new_height
+
+    def _old_entries(self, latest: dict[bytes, bytes | None]) -> dict[bytes, bytes | None]:
+        """Each written key's current S entry (height || value), None if absent."""
+        get = self._db.get
+        return {key: get(_STATE + key) for key in latest}
 
     # -- history ----------------------------------------------------------------------------------
 
@@ -343,6 +388,17 @@ class StateStore:
         record.validate()
         self._staged_txs.append(record)
 
+    def save_record(self, name: bytes, value: bytes) -> None:
+        """Stage a consensus record (a commit, the chain state) for the next commit's batch.
+
+        Consensus state must never be ahead of or behind the app state it describes: writing both
+        in one batch makes a crash leave either both or neither.
+        """
+        self._staged_records[_ensure_bytes(name, "record name")] = _ensure_bytes(value, "record")
+
+    def record(self, name: bytes) -> bytes | None:
+        return self._db.get(_RECORD + name) if isinstance(name, bytes) else None
+
     def block(self, height: int) -> bytes | None:
         return self._db.get(_BLOCK + _h(height)) if _valid_height(height) else None
 
@@ -382,6 +438,17 @@ class StateStore:
                 out.append(record)
             it.prev()
         return out
+
+
+def _latest_writes(writes: Iterable[tuple[bytes, bytes | None]]) -> dict[bytes, bytes | None]:
+    """key -> its last value (None deletes), refusing anything but bytes."""
+    latest: dict[bytes, bytes | None] = {}
+    for key, value in writes:
+        if not isinstance(key, bytes) or not (value is None or isinstance(value, bytes)):
+            raise StoreError(f"writes must be (bytes, bytes | None) pairs, got ({type(key).__name__}, "
+                             f"{type(value).__name__})")
+        latest[key] = value
+    return latest
 
 
 def _split_versions(data: bytes) -> Iterator[bytes]:

@@ -19,3 +19,11 @@ class ContractTrap(VmError):
 
 class CompileError(VmError):
     """The module was refused by static validation or failed to compile."""
+
+
+class ResourceExhausted(RuntimeError):
+    """The host ran out of something no contract controls (the instance pool): never a call's result.
+
+    Deliberately not a VmError: recording it as a failed tx would let nodes disagree, so it stops
+    the block instead.
+    """

@@ -60,7 +60,7 @@ class _Iterator:
 class CallContext:
     """Everything one contract call's imports act on."""
 
-    __slots__ = ("store", "_ctxptr", "exports", "memory", "allocate", "storage", "querier", "api",
+    __slots__ = ("store", "context_ptr", "exports", "memory", "allocate", "storage", "querier", "api",
                  "meter", "read_only", "query_depth", "iterators", "debug_handler", "_fuel_buf",
                  "fuel_start")
 
@@ -68,7 +68,7 @@ class CallContext:
                  meter: GasMeter, read_only: bool, query_depth: int,
                  debug_handler: Callable[[str], None] | None):
         self.store = store
-        self._ctxptr = store._context()
+        self.context_ptr = store._context()
         self.exports: rawcall.Exports | None = None
         self.memory = None
         self.allocate = None
@@ -85,16 +85,16 @@ class CallContext:
 
     # --- fuel -----------------------------------------------------------------------------
     def fuel_left(self) -> int:
-        _get_fuel(self._ctxptr, ctypes.byref(self._fuel_buf))
+        _get_fuel(self.context_ptr, ctypes.byref(self._fuel_buf))
         return self._fuel_buf.value
 
     def charge(self, fuel: int) -> None:
         """Take ``fuel`` from the running store; out of gas ends the call."""
         left = self.fuel_left()
         if fuel > left:
-            _set_fuel(self._ctxptr, 0)
+            _set_fuel(self.context_ptr, 0)
             raise OutOfGas()
-        _set_fuel(self._ctxptr, left - fuel)
+        _set_fuel(self.context_ptr, left - fuel)
 
     def charge_wasm_gas(self, wasm_gas: int) -> None:
         self.charge(fuel_for_wasm_gas(wasm_gas))
@@ -111,12 +111,12 @@ class CallContext:
     def resume(self) -> None:
         """After nested work consumed meter gas, give the store what the meter has left."""
         left = self.meter.remaining
-        _set_fuel(self._ctxptr, left)
+        _set_fuel(self.context_ptr, left)
         self.fuel_start = left
 
     # --- regions --------------------------------------------------------------------------
     def _view(self) -> tuple[int, int]:
-        return rawcall.memory_view(self.store, self.memory)
+        return rawcall.memory_view_raw(self.context_ptr, self.memory)
 
     def _region(self, ptr: int, base: int, size: int) -> tuple[int, int, int]:
         ptr &= _U32_MAX
@@ -152,7 +152,7 @@ class CallContext:
 
     def allocate_region(self, data: bytes) -> int:
         """Ask the guest for a region, fill it, return its pointer (the guest owns it)."""
-        ptr = rawcall.call(self.store, self.allocate, (len(data),), 1)
+        ptr = rawcall.call_raw(self.context_ptr, self.allocate, (len(data),), 1)
         self.write_region(ptr, data)
         return ptr & _U32_MAX
 

@@ -6,6 +6,11 @@ crossings. The C API's *unchecked* variants (raw ``wasmtime_val_raw_t`` arrays) 
 and ~0.7 µs. This module wraps exactly those calls for the pinned wasmtime version and nothing
 else: types are checked once, statically, by validation and linking, so calling unchecked is
 safe here.
+
+The hot entry points (``call_raw``, ``memory_view_raw``) take the store's context pointer, which a
+caller keeps for the whole call, and go through our own ctypes prototypes of the same C functions
+without argtypes conversion (~1 µs a guest call instead of ~2.4 µs, ~0.5 µs a memory view instead
+of ~2.3 µs). Each argument is passed as the exact ctypes type the C signature names.
 """
 from __future__ import annotations
 
@@ -16,17 +21,36 @@ import wasmtime
 from wasmtime import _bindings as _b
 from wasmtime import _ffi as ffi
 
-__all__ = ["HostFunction", "define_host_function", "Exports", "instance_exports", "GuestTrap", "call"]
+__all__ = ["HostFunction", "define_host_function", "Exports", "instance_exports", "GuestTrap", "call", "call_raw",
+           "memory_view", "memory_view_raw"]
 
 _RawArgs = ctypes.POINTER(ffi.wasmtime_val_raw_t)
 HostFunction = Callable[[_RawArgs], None]
 """A host import: reads its params from args[i].i32 and writes its result into args[0]."""
 
-_call_unchecked = _b._wasmtime_func_call_unchecked
+
+
+def _prototype(name: str, restype: type) -> ctypes._CFuncPtr:
+    """A fresh ctypes function for a C API symbol: setting its restype leaves wasmtime-py's own untouched."""
+    fn = ffi.dll[name]
+    fn.restype = restype
+    return fn
+
+
+# wasmtime_error_t *wasmtime_func_call_unchecked(wasmtime_context_t *, const wasmtime_func_t *,
+#     wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, wasm_trap_t **trap)
+_call_unchecked = _prototype("wasmtime_func_call_unchecked", ctypes.c_void_p)
+# uint8_t *wasmtime_memory_data(const wasmtime_context_t *, const wasmtime_memory_t *); size_t ..._size(same)
+_memory_data = _prototype("wasmtime_memory_data", ctypes.c_size_t)
+_memory_data_size = _prototype("wasmtime_memory_data_size", ctypes.c_size_t)
 _trap_new = _b._wasmtime_trap_new
-_memory_data = _b._wasmtime_memory_data
-_memory_data_size = _b._wasmtime_memory_data_size
 _export_get = _b._wasmtime_instance_export_get
+_byref = ctypes.byref
+_SIZES = tuple(ctypes.c_size_t(n) for n in range(8))        # args_and_results_len, prebuilt
+_RAW_ARRAYS = tuple(ffi.wasmtime_val_raw_t * n for n in range(8))
+_ERROR_P = ctypes.POINTER(ffi.wasmtime_error_t)
+_TRAP_P = ctypes.POINTER(ffi.wasm_trap_t)
+_ENCODED: dict[str, bytes] = {}
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(0)
 _EXTERN_FUNC = ffi.WASMTIME_EXTERN_FUNC.value
 _EXTERN_MEMORY = ffi.WASMTIME_EXTERN_MEMORY.value
@@ -80,12 +104,18 @@ class Exports:
 
 
 def instance_exports(store: wasmtime.Store, instance: wasmtime.Instance, names: tuple[str, ...]) -> Exports:
+    """The functions ``names`` (those the instance has) and the memory named "memory".
+
+    Look up only what the call uses: each lookup is a C call (~1.5 µs).
+    """
     ctx = store._context()
     funcs: dict[str, ffi.wasmtime_func_t] = {}
     memory = None
     item = ffi.wasmtime_extern_t()
     for name in names + ("memory",):
-        raw = name.encode()
+        raw = _ENCODED.get(name)
+        if raw is None:
+            raw = _ENCODED.setdefault(name, name.encode())
         if not _export_get(ctx, ctypes.byref(instance._instance), raw, len(raw), ctypes.byref(item)):
             continue
         if item.kind == _EXTERN_FUNC and name != "memory":
@@ -100,27 +130,36 @@ def instance_exports(store: wasmtime.Store, instance: wasmtime.Instance, names: 
 
 def memory_view(store: wasmtime.Store, memory: ffi.wasmtime_memory_t) -> tuple[int, int]:
     """(base address, size in bytes) of linear memory now; valid until memory grows."""
-    ctx = store._context()
-    base = _memory_data(ctx, ctypes.byref(memory))
-    size = _memory_data_size(ctx, ctypes.byref(memory))
-    return ctypes.cast(base, ctypes.c_void_p).value or 0, size
+    return memory_view_raw(store._context(), memory)
+
+
+def memory_view_raw(ctx: object, memory: ffi.wasmtime_memory_t) -> tuple[int, int]:
+    """``memory_view`` given the store's context pointer (``store._context()``, kept by the caller)."""
+    mem = _byref(memory)
+    return _memory_data(ctx, mem) or 0, _memory_data_size(ctx, mem)
 
 
 def call(store: wasmtime.Store, func: ffi.wasmtime_func_t, args: tuple[int, ...], results: int) -> int | None:
     """Call a guest function taking and returning i32s (CosmWasm exports only use i32)."""
+    return call_raw(store._context(), func, args, results)
+
+
+def call_raw(ctx: object, func: ffi.wasmtime_func_t, args: tuple[int, ...], results: int) -> int | None:
+    """``call`` given the store's context pointer (``store._context()``, kept by the caller)."""
     n = max(len(args), results, 1)
-    raw = (ffi.wasmtime_val_raw_t * n)()
+    raw = _RAW_ARRAYS[n]() if n < len(_RAW_ARRAYS) else (ffi.wasmtime_val_raw_t * n)()
     for i, value in enumerate(args):
         raw[i].i32 = value
-    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    trap = ctypes.c_void_p()
     _pending_host_error[0] = None
-    err = _call_unchecked(store._context(), ctypes.byref(func), raw, n, ctypes.byref(trap))
+    err = _call_unchecked(ctx, _byref(func), raw, _SIZES[n] if n < len(_SIZES) else ctypes.c_size_t(n),
+                          _byref(trap))
     if err:  # a host function's trap comes back as an error, not as a trap
         host_error, _pending_host_error[0] = _pending_host_error[0], None
-        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(err)), None, host_error)
-    if trap:
+        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_P))), None, host_error)
+    if trap.value:
         host_error, _pending_host_error[0] = _pending_host_error[0], None
-        trap_obj = wasmtime.Trap._from_ptr(trap)
+        trap_obj = wasmtime.Trap._from_ptr(ctypes.cast(trap.value, _TRAP_P))
         code = trap_obj.trap_code
         raise GuestTrap(trap_obj.message, code, host_error)
     return raw[0].i32 if results else None

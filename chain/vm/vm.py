@@ -17,15 +17,18 @@ import wasmtime
 from . import host, rawcall
 from .backend import AddressApi, Querier, Storage
 from .cache import ModuleCache
-from .engine import make_engine
-from .errors import CompileError, ContractTrap, OutOfGas, VmError
+from .engine import shared_engine
+from .errors import CompileError, ContractTrap, OutOfGas, ResourceExhausted, VmError
 from .gas import GasMeter
 from .validation import DEFAULT_CAPABILITIES, InvalidWasm, WasmReport, check_wasm
 
 MEMORY_LIMIT_BYTES = 32 * 1024 * 1024
 MAX_RESULT_LENGTH = 64 * 1024 * 1024   # cosmwasm-vm calls.rs result limits (the memory limit bites first)
 ENTRY_POINTS = ("instantiate", "execute", "query", "migrate", "sudo", "reply")
-_EXPORTS = ENTRY_POINTS + ("allocate", "deallocate")
+# What one call looks up on its instance: its entry point and allocate (the memory comes along).
+_CALL_EXPORTS = {entry: (entry, "allocate") for entry in ENTRY_POINTS}
+
+_POOL_EXHAUSTED = "concurrent"    # wasmtime: "maximum concurrent ... limit of N reached"
 
 _TRAP_REASONS = {
     wasmtime.TrapCode.STACK_OVERFLOW: "call stack exhausted",
@@ -58,7 +61,7 @@ class VM:
         self.api = api
         self.capabilities = capabilities
         self.debug_handler = debug_handler
-        self.engine = make_engine()
+        self.engine = shared_engine()
         self.cache = ModuleCache(self.engine, cache_dir, memory_cache_bytes)
         self.linker = wasmtime.Linker(self.engine)
         self._stack: list[host.CallContext] = []
@@ -134,6 +137,7 @@ class VM:
             self._stack.pop()
             if meter.used < meter.limit:
                 ctx.settle()
+            store.close()    # frees the pool slot now, whatever still refers to the store
 
     def _run(self, ctx: host.CallContext, code: PreparedCode, entry: str, args: Sequence[bytes]) -> bytes:
         try:
@@ -141,15 +145,20 @@ class VM:
         except wasmtime.Trap as trap:
             raise rawcall.GuestTrap(trap.message, trap.trap_code, None)
         except wasmtime.WasmtimeError as exc:
-            raise VmError(f"cannot instantiate contract: {str(exc).splitlines()[0]}") from None
-        exports = rawcall.instance_exports(ctx.store, instance, _EXPORTS)
+            message = str(exc)
+            if _POOL_EXHAUSTED in message:
+                # Not the contract's fault, and another node would not fail here: stop, never record it.
+                raise ResourceExhausted(f"the VM's instance pool is exhausted ({message.splitlines()[0]}); "
+                                        "restart the node and report this") from None
+            raise VmError(f"cannot instantiate contract: {message.splitlines()[0]}") from None
+        exports = rawcall.instance_exports(ctx.store, instance, _CALL_EXPORTS[entry])
         if exports.memory is None or "allocate" not in exports.funcs:
             raise VmError("contract does not export memory and allocate")
         ctx.exports = exports
         ctx.memory = exports.memory
         ctx.allocate = exports.funcs["allocate"]
         pointers = tuple(ctx.allocate_region(arg) for arg in args)
-        result_ptr = rawcall.call(ctx.store, exports.funcs[entry], pointers, 1)
+        result_ptr = rawcall.call_raw(ctx.context_ptr, exports.funcs[entry], pointers, 1)
         return ctx.read_region(result_ptr, MAX_RESULT_LENGTH)
 
     def _translate(self, trap: rawcall.GuestTrap) -> VmError:
@@ -158,8 +167,9 @@ class VM:
             error = error.host_error if error.host_error is not None else self._translate(error)
         if isinstance(error, VmError):
             return error
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
-            raise error                      # the operator stopping the process is not a contract error
+        if isinstance(error, (KeyboardInterrupt, SystemExit, ResourceExhausted)):
+            raise error                      # the operator stopping the process, or the host failing, is not
+                                             # a contract error
         if error is not None:
             return VmError(f"host error: {type(error).__name__}: {error}")
         if trap.code == wasmtime.TrapCode.OUT_OF_FUEL:

@@ -22,15 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from chain import genesis_builder
 from chain.api.client import ApiClientError, Client
 from chain.app.tx import Execute, Send, build_tx
 from chain.crypto.keys import PrivateKey
 from chain.node import NodeConfig, NodeError, load_txs_file
 from chain.store import StateStore
-from support import ARTIFACTS, ROOT
+from support import ROOT, devnet_genesis, make_validator_home
 
-DEVNET = ROOT / "genesis" / "devnet.json"
 CHAIN_ID = "conclave-devnet"
 LAST = 20                      # the height every run reaches and is compared up to
 TXS_PER_SENDER = 4             # per block, so that executing and committing a block takes a good
@@ -80,10 +78,10 @@ def plan_txs(voting: str) -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def chain_files(tmp_path_factory) -> tuple[bytes, Path]:
     """The devnet genesis and the txs file every run uses."""
-    doc, result = genesis_builder.build_doc(json.loads(DEVNET.read_text()), ARTIFACTS)
+    genesis, contracts = devnet_genesis(validators=1)
     txs_file = tmp_path_factory.mktemp("plan") / "txs.json"
-    txs_file.write_text(json.dumps(plan_txs(dict(result.contracts)["voting"])))
-    return doc.canonical_bytes(), txs_file
+    txs_file.write_text(json.dumps(plan_txs(contracts["voting"])))
+    return genesis, txs_file
 
 
 class Node:
@@ -127,10 +125,7 @@ class Node:
 
 
 def new_home(tmp_path_factory, genesis: bytes, name: str) -> Path:
-    home = tmp_path_factory.mktemp(name)
-    (home / "config").mkdir()
-    (home / "config" / "genesis.json").write_bytes(genesis)
-    return home
+    return make_validator_home(tmp_path_factory.mktemp(name), genesis)
 
 
 @pytest.fixture

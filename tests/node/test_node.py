@@ -19,13 +19,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from chain import genesis_builder
 from chain.api.client import ApiClientError, Client
 from chain.cli import main
 from chain.crypto.keys import Keyring, PrivateKey
-from support import ARTIFACTS, ROOT
+from support import ROOT, devnet_genesis, make_validator_home
 
-DEVNET = ROOT / "genesis" / "devnet.json"
 BLOCK_TIME = "0.2"
 START_DEADLINE_S = 60.0        # bounds, never assertions on speed
 POLL_S = 0.05
@@ -38,8 +36,8 @@ def member_key(n: int) -> PrivateKey:
 
 @pytest.fixture(scope="module")
 def built_genesis() -> tuple[bytes, dict[str, str]]:
-    doc, result = genesis_builder.build_doc(json.loads(DEVNET.read_text()), ARTIFACTS)
-    return doc.canonical_bytes(), dict(result.contracts)
+    """The devnet genesis with one validator, whose key the test nodes hold."""
+    return devnet_genesis(validators=1)
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +93,7 @@ def start_node(tmp_path_factory, genesis_json, request):
     nodes: list[NodeProcess] = []
 
     def start() -> NodeProcess:
-        home = tmp_path_factory.mktemp("node")
-        (home / "config").mkdir()
-        (home / "config" / "genesis.json").write_bytes(genesis_json)
+        home = make_validator_home(tmp_path_factory.mktemp("node"), genesis_json)
         node = NodeProcess(home).start()
         nodes.append(node)
         return node
@@ -109,9 +105,7 @@ def start_node(tmp_path_factory, genesis_json, request):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, genesis_json):
     """One running node for the read-only and bad-input tests."""
-    home = tmp_path_factory.mktemp("served")
-    (home / "config").mkdir()
-    (home / "config" / "genesis.json").write_bytes(genesis_json)
+    home = make_validator_home(tmp_path_factory.mktemp("served"), genesis_json)
     node = NodeProcess(home).start()
     try:
         node.wait_height(1)

@@ -6,6 +6,7 @@ import struct
 from dataclasses import asdict, dataclass
 
 from ..kv import KVStore, PrefixKV, iterate_prefix
+from ..memo import BoundedMemo
 
 _CODE = b"wasm/code/"            # u64be code id -> CodeInfo JSON
 _BLOB = b"wasm/blob/"            # checksum -> wasm bytes
@@ -15,6 +16,20 @@ _STORE = b"wasm/store/"          # len(address) || address || key -> contract st
 _HISTORY = b"wasm/history/"      # address || u64be seq -> HistoryEntry JSON
 _BY_CODE = b"wasm/bycode/"       # u64be code id || address -> b""
 _SEQUENCE = b"wasm/seq/"         # name -> u64be next value
+
+# Every call reads its contract's and its code's record: their parsed JSON is remembered by the
+# record's exact bytes (a changed record has other bytes). The dataclasses are built fresh each
+# time, since callers may change them (migrate sets code_id).
+_RECORD_CACHE_ENTRIES = 4096
+_parsed_records: BoundedMemo[dict] = BoundedMemo(_RECORD_CACHE_ENTRIES)
+
+
+def _parsed(raw: bytes) -> dict:
+    doc = _parsed_records.get(raw)
+    if doc is None:
+        doc = json.loads(raw)
+        _parsed_records.put(raw, doc)
+    return doc
 
 
 @dataclass
@@ -72,7 +87,7 @@ def save_code(store: KVStore, info: CodeInfo, wasm: bytes) -> None:
 
 def load_code(store: KVStore, code_id: int) -> CodeInfo | None:
     raw = store.get(_CODE + _u64(code_id))
-    return CodeInfo(**json.loads(raw)) if raw else None
+    return CodeInfo(**_parsed(raw)) if raw else None
 
 
 def load_wasm(store: KVStore, checksum: bytes) -> bytes | None:
@@ -97,7 +112,7 @@ def save_contract(store: KVStore, info: ContractInfo, previous_code_id: int | No
 
 def load_contract(store: KVStore, address: str) -> ContractInfo | None:
     raw = store.get(_CONTRACT + address.encode())
-    return ContractInfo(**json.loads(raw)) if raw else None
+    return ContractInfo(**_parsed(raw)) if raw else None
 
 
 def contracts_by_code(store: KVStore, code_id: int) -> list[str]:
