@@ -47,7 +47,6 @@ from .consensus.blocks import Block, ChainState
 from .consensus.driver import CHANNEL, EVIDENCE_CHANNEL, STATE_RECORD, Driver
 from .consensus.machine import TimeoutConfig
 from .consensus.privval import PrivValidator
-from .consensus.validators import ValidatorSet
 from .consensus.wal import WAL
 from .crypto.keyfiles import load_node_key, load_validator_key, node_id, write_node_key
 from .crypto import sha256
@@ -449,8 +448,4 @@ def genesis_state(chain_id: str, initial_height: int, genesis_time_ns: int, answ
     updates = [(b64decode(v["pubkey"]["ed25519"]), v["power"]) for v in answer["validators"]]
     if not updates:
         raise NodeError("genesis has no validators: the valset contract chose none")
-    validators = ValidatorSet.genesis(updates)
-    return ChainState(chain_id=chain_id, initial_height=initial_height, last_height=initial_height - 1,
-                      last_block_hash=b"", last_block_time_ns=genesis_time_ns, last_validators=None,
-                      validators=validators, next_validators=validators.increment(1),
-                      app_hash=bytes(answer["app_hash"]))
+    return ChainState.from_genesis(chain_id, initial_height, genesis_time_ns, updates, bytes(answer["app_hash"]))

@@ -91,8 +91,10 @@ class ClusterNode:
 
 class Cluster:
     def __init__(self, tmp: Path, validators: int = 4, *, nodes: int | None = None,
-                 timeouts: dict[str, float] | None = None, genesis: bytes | None = None):
-        """``nodes`` >= ``validators``: the extra ones are full nodes without a validator key."""
+                 timeouts: dict[str, float] | None = None, genesis: bytes | None = None,
+                 overrides: dict[int, dict[str, Any]] | None = None):
+        """``nodes`` >= ``validators``: the extra ones are full nodes without a validator key.
+        ``overrides``: extra node.json keys per node index (e.g. {3: {"byzantine": True}})."""
         count = nodes or validators
         self.genesis = genesis if genesis is not None else devnet_genesis(validators)[0]
         self.nodes = [ClusterNode(i, tmp / f"node{i}", free_port(), free_port()) for i in range(count)]
@@ -102,7 +104,8 @@ class Cluster:
             peers = [f"{other.node_id}@127.0.0.1:{self.mesh.peer_port(node.index, other.index)}"
                      for other in self.nodes if other is not node]
             config = {"moniker": f"node{node.index}", "api": f"127.0.0.1:{node.api_port}",
-                      "p2p": f"127.0.0.1:{node.p2p_port}", "peers": peers, "timeouts": timeouts or FAST_TIMEOUTS}
+                      "p2p": f"127.0.0.1:{node.p2p_port}", "peers": peers, "timeouts": timeouts or FAST_TIMEOUTS,
+                      **(overrides or {}).get(node.index, {})}
             if node.index < validators:
                 make_validator_home(node.home, self.genesis, node.index + 1, config)
             else:

@@ -29,23 +29,28 @@ def devnet_key(role: str, n: int):
 _GENESIS_CACHE: dict[tuple, tuple[bytes, dict[str, str]]] = {}
 
 
-def devnet_genesis(validators: int = 4, *, equal_power: bool = False,
-                   epoch_length: int | None = None) -> tuple[bytes, dict[str, str]]:
+def devnet_genesis(validators: int = 4, *, equal_power: bool = False, epoch_length: int | None = None,
+                   member_stake: int = 0) -> tuple[bytes, dict[str, str]]:
     """genesis/devnet.json built with its first ``validators`` validators: (genesis bytes, contracts).
 
     ``equal_power`` gives them all the same stake and engagement (so any 3 of 4 hold 2/3 of the
-    power, as fault tests need); ``epoch_length`` (seconds) overrides the valset's epoch.
+    power, as fault tests need); ``epoch_length`` (seconds) overrides the valset's epoch;
+    ``member_stake`` gives each circle member that much of the stake denom (to bond and validate).
     """
     import json
 
     from chain import genesis_builder
-    key = (validators, equal_power, epoch_length)
+    key = (validators, equal_power, epoch_length, member_stake)
     if key not in _GENESIS_CACHE:
         config = json.loads(DEVNET_CONFIG.read_text())
         config["validators"] = config["validators"][:validators]
         if equal_power:
             for validator in config["validators"]:
                 validator["stake"], validator["engagement"] = "2000000", 200
+        if member_stake:
+            for account in config["accounts"]:
+                if account["address"] in config["members"]:
+                    account["coins"].append({"denom": config["denoms"]["stake"], "amount": str(member_stake)})
         if epoch_length is not None:
             config["contract_params"]["valset"]["epoch_length"] = epoch_length
         doc, result = genesis_builder.build_doc(config, ARTIFACTS)

@@ -7,14 +7,18 @@ is first pre-verified: the calling thread decodes every tx (memoized by its byte
 Python and holds the GIL, so more threads would only queue for it), then the signatures are
 checked in equal shares by the calling thread and the pool's workers (a passed check is memoized
 by what it verified, tx.signature_valid). The serial check_tx that follows finds both answers
-ready. Measured on the project machine: decode-and-verify on one thread 88 µs a tx, this way 78. Pre-verification changes no outcome: a tx it
-could not decode or whose signature failed is simply left for check_tx to refuse with its usual
-answer.
+ready. Measured on the project machine: decode-and-verify on one thread 88 µs a tx, this way 78.
+
+A node can do better still by pre-verifying txs as they arrive, on a worker, while the main thread
+executes blocks (``preverify_later``): by the time they are admitted their checks are done.
+
+Pre-verification changes no outcome: a tx it could not decode or whose signature failed is simply
+left for check_tx to refuse with its usual answer.
 """
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Sequence
 
 from .tx import Tx, TxError, decode_tx, signature_valid
@@ -50,6 +54,11 @@ def _verify_chunk(txs: Sequence[Tx]) -> None:
         signature_valid(tx.body.pubkey, tx.sign_bytes, tx.signature)
 
 
+def _preverify_each(raws: Sequence[bytes]) -> None:
+    for raw in raws:
+        preverify(raw)
+
+
 class SignatureVerifier:
     """Pre-verifies batches of txs on ``threads`` threads: the caller's and a lazily started pool of the rest."""
 
@@ -73,10 +82,14 @@ class SignatureVerifier:
         for future in futures:
             future.result()
 
+    def preverify_later(self, raws: Sequence[bytes]) -> Future:
+        """Pre-verify ``raws`` on a worker thread and return at once; the future is done when all are."""
+        return self._executor().submit(_preverify_each, list(raws))
+
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="conclave-sigverify")
+                self._pool = ThreadPoolExecutor(max(1, self.threads - 1), thread_name_prefix="conclave-sigverify")
             return self._pool
 
     def close(self) -> None:

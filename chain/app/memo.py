@@ -4,9 +4,12 @@ A transaction travels through one node several times (admission, the proposal, e
 time as the same bytes. Work that is a pure function of those bytes (the strict decode, the
 ed25519 check) need not be repeated: remembering the answer under the exact bytes (or their
 sha256) cannot change any outcome, only its cost. The memo forgets the least recently used
-answers beyond its bounds, so hostile input can cost memory only up to them.
+answers beyond its bounds, so hostile input can cost memory only up to them. It forgets in
+insertion order (FIFO): a tx's answers are used within a block or two of being worked out, and a
+lookup that moves nothing stays cheap (~0.1 µs).
 
-Admission may run on a thread pool, hence the lock (a few hundred ns, against tens of µs saved).
+Admission may run on a thread pool: a lookup is one dict read (atomic under the GIL); changes
+take a lock.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ __all__ = ["BoundedMemo"]
 
 
 class BoundedMemo(Generic[V]):
-    """An LRU map of at most ``max_entries`` entries whose sizes add up to at most ``max_size``."""
+    """A map of at most ``max_entries`` entries whose sizes add up to at most ``max_size``; oldest out first."""
 
     __slots__ = ("max_entries", "max_size", "_items", "_size", "_lock")
 
@@ -42,12 +45,8 @@ class BoundedMemo(Generic[V]):
         return self._size
 
     def get(self, key: Hashable) -> V | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
+        item = self._items.get(key)
+        return None if item is None else item[0]
 
     def __contains__(self, key: Hashable) -> bool:
         return self.get(key) is not None

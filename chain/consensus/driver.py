@@ -296,7 +296,7 @@ class Driver:
 
     def _check_block(self, block: Block) -> bool:
         try:
-            validate_block(block, self.state)
+            validate_block(block, self.state, evidence_validators=self.validators_at)
         except ConsensusMessageError as exc:
             log.info("rejecting block %s of height %d: %s", block.hash().hex()[:12], block.header.height, exc)
             return False
@@ -369,7 +369,7 @@ class Driver:
             return []
         floor = self.state.last_block_time_ns
         if action.block_hash is not None:
-            block = machine.block_for(action.block_hash) if hasattr(machine, "block_for") else None
+            block = machine.block_for(action.block_hash)
             if block is not None:
                 floor = block.header.time_ns
         timestamp = max(self.clock(), floor + MIN_VOTE_GAP_NS)
@@ -431,7 +431,8 @@ class Driver:
         else:
             assert last_commit is not None and state.last_validators is not None
             time_ns = median_time(last_commit, state.last_validators)
-        evidence = tuple(list(self._pending_evidence.values())[:MAX_EVIDENCE_PER_BLOCK])
+        # evidence of this very height waits for the next block (CometBFT: evidence is of past heights)
+        evidence = tuple([ev for ev in self._pending_evidence.values() if ev.height < height][:MAX_EVIDENCE_PER_BLOCK])
         budget = self.max_block_bytes - 64 * 1024           # room for the header, commit and evidence
         txs = tuple(self.app.prepare_proposal(self.reap_txs(), budget))
         return make_block(state.chain_id, height, time_ns, state.last_block_hash, last_commit, txs, evidence,
@@ -469,7 +470,7 @@ class Driver:
             if block.header.height != self.height:
                 raise ConsensusMessageError(f"synced block is for height {block.header.height}, "
                                             f"this node needs {self.height}")
-            validate_block(block, self.state)
+            validate_block(block, self.state, evidence_validators=self.validators_at)
             verify_commit(self.state.chain_id, self.state.validators, block.header.height, block.hash(), commit)
             self._commit_block(block, commit)
             self._previous, self.machine = None, None

@@ -43,6 +43,11 @@ FORMAT = b"conclave-store/1"
 MAX_KEY_BYTES = 0xFFFFFFFF
 MAX_TX_PAGE = 1000
 NODE_CACHE_ENTRIES = 200_000  # ~40 MB: the top of the tree, read by every block, stays in memory
+# Latest-state values recently read or committed: a tx's account is read at admission and again in its
+# block, a contract's records at every call. Bounded: when full it starts over; large values (code
+# blobs) are never kept. Only commit changes the latest state, and it updates the cache as it writes.
+READ_CACHE_ENTRIES = 65_536
+READ_CACHE_MAX_VALUE = 16 * 1024
 DEFAULT_TX_PAGE = 100
 
 _META_FORMAT, _META_HEIGHT, _META_EARLIEST = b"Mformat", b"Mheight", b"Mearliest"
@@ -99,6 +104,7 @@ class StateStore:
         self._staged_records: dict[bytes, bytes] = {}
         self._nodes: OrderedDict[bytes, bytes] = OrderedDict()
         self._preview: _Preview | None = None
+        self._reads: dict[bytes, bytes | None] = {}
         fmt = db.get(_META_FORMAT)
         if fmt is None:
             if db.get(_META_HEIGHT) is not None or _any_key(db):
@@ -149,8 +155,14 @@ class StateStore:
 
     def get(self, key: bytes, height: int | None = None) -> bytes | None:
         if height is None or height == self.height:
+            reads = self._reads
+            if type(key) is bytes and key in reads:
+                return reads[key]
             raw = self._db.get(_STATE + key)
-            return None if raw is None else raw[8:]
+            value = None if raw is None else raw[8:]
+            if type(key) is bytes:
+                self._remember(key, value)
+            return value
         self._check_height(height)
         prefix = _HISTORY + _lk(key)
         it = self._db.iter()
@@ -275,6 +287,8 @@ class StateStore:
             batch.put(_META_EARLIEST, hb)
         db.write(batch, self._write_options)
 
+        for key, value in latest.items():
+            self._remember(key, value)
         self.height, self._root = new_height, update.root
         self._cache_nodes(update.nodes)
         if first:
@@ -304,6 +318,15 @@ class StateStore:
             raise StoreError(f"cannot {what} height {new_height!r}: the last committed height is "
                              f"{self.height}, so the next must be {self.height + 1}")
         return new_height
+
+    def _remember(self, key: bytes, value: bytes | None) -> None:
+        reads = self._reads
+        if value is not None and len(value) > READ_CACHE_MAX_VALUE:
+            reads.pop(key, None)
+            return
+        if len(reads) >= READ_CACHE_ENTRIES and key not in reads:
+            reads.clear()
+        reads[key] = value
 
     def _old_entries(self, latest: dict[bytes, bytes | None]) -> dict[bytes, bytes | None]:
         """Each written key's current S entry (height || value), None if absent."""

@@ -105,15 +105,15 @@ def twins(tmp_path, module_cache_dir):
 
 # --- BoundedMemo ---------------------------------------------------------------------------------
 
-def test_memo_forgets_the_least_recently_used_beyond_its_bounds():
+def test_memo_forgets_the_oldest_beyond_its_bounds():
     memo: BoundedMemo[str] = BoundedMemo(3, max_size=10)
     for key in "abc":
         memo.put(key, key.upper(), 2)
-    assert memo.get("a") == "A"                 # a is now the most recent
-    memo.put("d", "D", 2)                       # 4 entries > 3: b (least recent) goes
-    assert [memo.get(k) for k in "abcd"] == ["A", None, "C", "D"] and len(memo) == 3
-    memo.put("e", "E", 6)                       # size 12 > 10: the oldest go until it fits
-    assert memo.size <= 10 and memo.get("e") == "E"
+    memo.put("a", "A2", 2)                      # a put again counts as new: b, c, a
+    memo.put("d", "D", 2)                       # 4 entries > 3: b (the oldest) goes
+    assert [memo.get(k) for k in "abcd"] == ["A2", None, "C", "D"] and len(memo) == 3 and memo.size == 6
+    memo.put("e", "E", 6)                       # size 12 > 10: the oldest (c) goes, and 10 fits
+    assert memo.size == 10 and [memo.get(k) for k in "acde"] == ["A2", None, "D", "E"]
     memo.put("huge", "H", 11)                   # larger than the whole bound: never kept
     assert memo.get("huge") is None and "huge" not in memo
     memo.clear()

@@ -566,3 +566,23 @@ def test_duplicate_handover_loses_nothing():
                              and sorted(p["seq"] for p in inbox_a.payloads()) == sent[b.node_id], "every message")
             assert a.stats()["dropped"] == b.stats()["dropped"] == 0
     run(scenario)
+
+
+def test_stop_is_prompt_even_when_a_peer_stopped_reading():
+    async def scenario():
+        a = make_node(0, heartbeat=None, send_queue=4)
+        await a.start()
+        raw = await RawPeer.connect(a.listen_port, node_key(1))       # handshakes, then never reads
+        try:
+            await eventually(lambda: a.peers() == [node_id(1)], "the raw peer to join")
+            blob = "s" * (1 << 20)
+            for _ in range(64):                                           # far more than socket buffers hold
+                a.broadcast("x", {"blob": blob})
+                await asyncio.sleep(0)
+            await eventually(lambda: a.stats()["dropped"] > 0, "a's queue to the stuck peer to overflow")
+            await asyncio.wait_for(a.stop(), 10)
+            assert a.peers() == []
+        finally:
+            await raw.close()
+            await a.stop()
+    run(scenario)

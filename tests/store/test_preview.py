@@ -89,3 +89,27 @@ def test_bad_previews_are_refused_with_the_reason(tmp_path):
         with pytest.raises(StoreError, match="pairs"):
             store.preview_app_hash([(b"k", "text value")])
         assert store.commit([(b"a", b"2")]) == reference_app_hash({b"a": b"2"})
+
+
+# --- the latest-state read cache -----------------------------------------------------------------
+
+def test_reads_follow_every_commit(tmp_path, monkeypatch):
+    monkeypatch.setattr("chain.store.db.READ_CACHE_ENTRIES", 4)       # force it to start over often
+    big = b"x" * (16 * 1024 + 1)                                       # never cached
+    with StateStore.open(tmp_path / "s", sync=False) as store:
+        model: dict[bytes, bytes] = {}
+        for height in range(1, 13):
+            writes = [(b"k%d" % (i % 7), b"v%d.%d" % (height, i)) for i in range(height % 5)]
+            writes += [(b"gone%d" % (height - 1), None), (b"gone%d" % height, b"here"), (b"big", big + b"%d" % height)]
+            for key in [b"k%d" % i for i in range(7)] + [b"missing", b"big", b"gone%d" % height]:
+                store.get(key)                                         # fill the cache before the commit
+            store.commit(writes)
+            for key, value in writes:
+                model.pop(key, None) if value is None else model.__setitem__(key, value)
+            for key in [b"k%d" % i for i in range(7)] + [b"missing", b"big", b"gone%d" % height,
+                                                         b"gone%d" % (height - 1)]:
+                assert store.get(key) == model.get(key), key
+                assert store.get(key, height=height) == model.get(key)
+            assert store.get(b"big", height=1) == big + b"1"           # history is read from RocksDB
+    with StateStore.open(tmp_path / "s") as reopened:                  # and the database agrees
+        assert all(reopened.get(k) == v for k, v in model.items())
