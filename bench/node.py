@@ -6,14 +6,19 @@ and the store's, not the API server's or the network's.
 
 - tx_per_s: signed txs, each one Execute of the test_counter contract's {"increment":{}}, from
   many senders (one tx per sender per block, so sequences never serialize admission), through
-  admission (decode + App.check_tx + Mempool.add), execution (Mempool.reap + prepare_proposal
-  + finalize_block) and commit (App.commit + Mempool.update), in blocks of up to 500 txs,
-  sustained for --seconds of node time (signing is the clients' work and is not counted).
+  admission (--admission batched: App.check_txs on each block's worth of txs, signatures checked
+  on two threads; serial: decode + App.check_tx per tx as Node.submit does; then Mempool.add),
+  execution (Mempool.reap + prepare_proposal + finalize_block) and commit (App.commit +
+  Mempool.update), in blocks of up to 500 txs, sustained for --seconds of node time. Signing is
+  the clients' work and is not counted; the clients' bytes reach the node undecoded (no memo of
+  the node's is primed by them). The node's GC is tuned after boot as a long-running node's
+  would be (tune_gc; --no-gc-tuning to compare).
   No cw20-like contract is among our artifacts and code cannot be stored by a tx, so the bench
   genesis stores and instantiates test_counter right after the devnet contracts (bench-only,
   the way tests do genesis-style setup).
 - verify_bound_ratio: tx_per_s over the ed25519 verifications per second PyNaCl does on one
-  core, measured in the same run; plus where the time per tx goes, phase by phase.
+  core, measured in the same run (between its blocks and after it, the faster of the two: the
+  machine is shared and its load moves); plus where the time per tx goes, phase by phase.
 - commit_ms_1000_writes: StateStore.commit of 1,000 writes (800 updates spread over the store,
   200 new keys) once the store holds 100k keys, and again at --query-keys; also App.commit of
   the tx blocks (their write counts given).
@@ -135,8 +140,6 @@ ADMISSION_MODES = {
     "batched": "App.check_txs per block's worth of txs (signatures on 2 threads, then check_tx in order) "
                "+ Mempool.add",
     "serial": "decode + App.check_tx + Mempool.add, one tx at a time (as Node.submit)",
-    "pipelined": "App.preverify_later(next txs) on a worker while the current block executes, then "
-                 "App.check_txs + Mempool.add",
 }
 
 
@@ -144,10 +147,8 @@ def bench_txs(app: App, counter: str, senders: list[PrivateKey], time_ns: int, s
               admission: str = "batched", probe: VerifyProbe | None = None) -> dict:
     """Blocks of BLOCK_TXS increments until ``seconds`` of node time; per-phase totals.
 
-    ``admission`` is one of ADMISSION_MODES. In "pipelined", the next block's txs are signed (by
-    the clients, not counted) before the current block executes and handed to App.preverify_later,
-    as a node hands over txs as they arrive; the worker's time overlaps execution, and whatever is
-    left of it is waited for in admission.
+    ``admission`` is one of ADMISSION_MODES. The clients' signing of each next batch is timed apart
+    and not counted.
     """
     mempool = Mempool("conclave", max_txs=BLOCK_TXS * 2)
     msg = Execute(counter, {"increment": {}}, ())
@@ -171,15 +172,12 @@ def bench_txs(app: App, counter: str, senders: list[PrivateKey], time_ns: int, s
     wall_start = time.perf_counter()
     t0 = time.perf_counter()
     batch = client_batch()
-    pending = app.preverify_later(batch) if admission == "pipelined" else None
     sign_s += time.perf_counter() - t0
     while sum(phases.values()) < seconds:
         t1 = time.perf_counter()
         if admission == "serial":
             answers = [None] * len(batch)            # what Node.submit does, one tx at a time
         else:
-            if pending is not None:
-                pending.result()
             answers = app.check_txs(batch)
         for raw, answer in zip(batch, answers):
             tx = decode_tx(raw)
@@ -188,10 +186,6 @@ def bench_txs(app: App, counter: str, senders: list[PrivateKey], time_ns: int, s
                 continue
             mempool.add(tx)
         t2 = time.perf_counter()
-        if admission == "pipelined":                 # the clients' next txs reach the node now
-            batch = client_batch()
-            pending = app.preverify_later(batch)
-        t2s = time.perf_counter()
         config = app.config
         reaped = mempool.reap(config.max_block_bytes, config.max_block_gas)
         chosen = app.prepare_proposal([tx.raw for tx in reaped], config.max_block_bytes)
@@ -204,12 +198,10 @@ def bench_txs(app: App, counter: str, senders: list[PrivateKey], time_ns: int, s
         c1 = time.perf_counter()
         mempool.update([tx.hash for tx in reaped], lambda address: 0)   # the block emptied the pool
         t4 = time.perf_counter()
-        if admission != "pipelined":
-            batch = client_batch()
-        t5 = time.perf_counter()
-        sign_s += (t2s - t2) + (t5 - t4)
+        batch = client_batch()                       # the clients' next txs (not node time)
+        sign_s += time.perf_counter() - t4
         phases["admission"] += t2 - t1
-        phases["execution"] += t3 - t2s
+        phases["execution"] += t3 - t2
         phases["commit"] += t4 - t3
         commit_ms.append((c1 - c0) * 1000)
         if probe is not None:

@@ -100,9 +100,18 @@ def run_node(home: Path, listen: str, block_time: float | None, *, deterministic
         print(f"conclave node {node.chain_id} at height {node.height}, API on http://{listen}", flush=True)
         await serve(node, listen)
 
+    profile_to = os.environ.get("CONCLAVE_PROFILE")      # developers: cProfile the node into this file
+    profiler = None
+    if profile_to:
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         asyncio.run(main())
     finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
         node.close()
     return 0
 

@@ -62,11 +62,11 @@ def port_block_is_free(base: int, count: int) -> bool:
     return True
 
 
-def free_port_base(count: int, start: int = 30000) -> int:
+def free_port_base(count: int, start: int = 10000) -> int:
     """The first BASE >= start (offset per pytest-xdist worker) with BASE..BASE+count-1 free on loopback."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     offset = int(worker[2:]) if worker[2:].isdigit() else 0
-    base = start + 2000 * offset
+    base = start + 100 * offset       # below the ephemeral range (32768+), where the OS picks free ports
     while base + count < 65000:
         if port_block_is_free(base, count):
             return base

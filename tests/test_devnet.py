@@ -193,7 +193,7 @@ def test_banner_lists_every_node_the_tui_command_and_the_keys(four: devnet.Devne
 
 def test_run_starts_every_node_and_stops_them_on_sigint(tmp_path: Path) -> None:
     """The real supervision path in its own process: stand-in nodes, banner, Ctrl-C, nothing left."""
-    api, p2p = free_port_base(3), free_port_base(3, start=36000)
+    api, p2p = free_port_base(3), free_port_base(3, start=11000)
     proc = start_devnet_of_stand_ins(tmp_path / "net", 3, api, p2p)
     try:
         out = tmp_path / "out.txt"
@@ -214,7 +214,7 @@ def test_run_starts_every_node_and_stops_them_on_sigint(tmp_path: Path) -> None:
 
 
 def test_run_reports_a_crashed_node_and_stops_the_others(tmp_path: Path) -> None:
-    api, p2p = free_port_base(2, start=40000), free_port_base(2, start=42000)
+    api, p2p = free_port_base(2, start=12000), free_port_base(2, start=12300)
     proc = start_devnet_of_stand_ins(tmp_path / "net", 2, api, p2p)
     try:
         out = tmp_path / "out.txt"
@@ -232,7 +232,7 @@ def test_run_reports_a_crashed_node_and_stops_the_others(tmp_path: Path) -> None
 
 
 def test_run_stops_a_node_that_ignores_sigterm(tmp_path: Path) -> None:
-    api, p2p = free_port_base(1, start=44000), free_port_base(1, start=45000)
+    api, p2p = free_port_base(1, start=13000), free_port_base(1, start=13300)
     (tmp_path / "net" / "node0").mkdir(parents=True)
     (tmp_path / "net" / "node0" / "stubborn").touch()
     proc = start_devnet_of_stand_ins(tmp_path / "net", 1, api, p2p, grace=0.5)

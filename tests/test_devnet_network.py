@@ -49,8 +49,8 @@ def block_id(answer: dict) -> str:
 
 
 def test_four_validators_make_the_same_blocks_and_stop_on_sigint(tmp_path: Path) -> None:
-    api = free_port_base(VALIDATORS, start=47000)
-    p2p = free_port_base(VALIDATORS, start=48000)
+    api = free_port_base(VALIDATORS, start=14000)
+    p2p = free_port_base(VALIDATORS, start=14300)
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     with open(out, "wb") as stdout, open(err, "wb") as stderr:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -209,20 +208,12 @@ class App:
         self._verifier.preverify_all(raws)
         return [self.check_tx(raw) for raw in raws]
 
-    def preverify_later(self, raws: Sequence[bytes]) -> Future:
-        """Decode and signature-check ``raws`` on a worker thread, returning at once (a Future).
-
-        For a node to call as txs arrive: the checks then overlap block execution on the second
-        core, and the check_tx (or check_txs) that admits them later finds them done. Changes no
-        answer and touches no state.
-        """
-        return self._verifier.preverify_later(raws)
-
     @staticmethod
     def preverify(raw: bytes) -> bool:
-        """Decode a tx and check its signature without touching any state: safe to call on another thread
-        (e.g. a node's executor) while blocks execute; the later check_tx and execution reuse the answer.
-        True if the signature is valid; False if not or if the bytes do not decode (check_tx says why)."""
+        """Decode a tx and check its signature without touching any state (safe on any thread); the
+        later check_tx and execution reuse the answer. True if the signature is valid; False if not or
+        if the bytes do not decode (check_tx says why). Not worth calling while a block executes on
+        another thread (see admission.py)."""
         return preverify(raw)
 
     def check_tx(self, raw: bytes) -> dict[str, Any]:

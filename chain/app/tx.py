@@ -379,8 +379,16 @@ def _decode_tx_uncached(raw: bytes) -> Tx:
     return Tx(body=body, signature=signature, raw=raw, hash=tx_hash(raw))
 
 
+_FIELD_SETS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _exact_fields(doc: Any, names: tuple[str, ...], where: str) -> None:
     ensure(isinstance(doc, dict), f"{where} must be a JSON object")
+    expected = _FIELD_SETS.get(names)
+    if expected is None:
+        expected = _FIELD_SETS.setdefault(names, frozenset(names))
+    if doc.keys() == expected:          # the well-formed case: exactly these fields
+        return
     missing = [n for n in names if n not in doc]
     ensure(not missing, f"{where}: missing field(s) {', '.join(missing)}")
     extra = sorted(set(doc) - set(names))

@@ -111,11 +111,12 @@ class _Updater:
             raise TreeCorrupt(f"tree node {nkey.hex()} is missing or malformed")
         return raw
 
-    def update(self, depth: int, ref: NodeRef | None, items: list) -> tuple | None:
-        """Apply ``items`` (sorted (key_hash, value_hash | None), sharing ``depth`` bits) below ``ref``."""
-        if ref is None:
+    def update(self, depth: int, ref_hash: bytes | None, ref_version: int, items: list) -> tuple | None:
+        """Apply ``items`` (sorted (key_hash, value_hash | None), sharing ``depth`` bits) below the node
+        (ref_hash, ref_version) (ref_hash None: an empty subtree)."""
+        if ref_hash is None:
             return self.build(depth, [(k, v) for k, v in items if v is not None])
-        nkey = node_key(depth, items[0][0], ref.version)
+        nkey = node_key(depth, items[0][0], ref_version)
         raw = self.load(nkey)
         if raw[0] == _LEAF:
             okh, ovh = raw[1:33], raw[33:65]
@@ -126,7 +127,7 @@ class _Updater:
                 else:
                     leaves[kh] = vh
             if len(leaves) == 1 and leaves.get(okh) == ovh:
-                return ("S", ref.hash, ref.version)
+                return ("S", ref_hash, ref_version)
             self.out.orphans.append(nkey)
             return self.build(depth, sorted(leaves.items()))
         lh, lv = raw[1:33], int.from_bytes(raw[33:41], "big")
@@ -135,15 +136,15 @@ class _Updater:
         left = self._child(depth, lh, lv, items[:split])
         right = self._child(depth, rh, rv, items[split:])
         if _unchanged(left, lh, lv) and _unchanged(right, rh, rv):
-            return ("S", ref.hash, ref.version)
+            return ("S", ref_hash, ref_version)
         self.out.orphans.append(nkey)
         return self.combine(depth, items[0][0], left, right)
 
     def _child(self, depth: int, h: bytes, v: int, items: list) -> tuple | None:
-        stored = NodeRef(h, v) if h != EMPTY_HASH else None
+        empty = h == EMPTY_HASH
         if items:
-            return self.update(depth + 1, stored, items)
-        return None if stored is None else ("S", h, v)
+            return self.update(depth + 1, None if empty else h, v, items)
+        return None if empty else ("S", h, v)
 
     def build(self, depth: int, leaves: list) -> tuple | None:
         """A fresh subtree over sorted (key_hash, value_hash) leaves."""
@@ -189,11 +190,12 @@ class _Updater:
 
 
 def _split(items: list, depth: int) -> int:
-    """Index of the first item whose path bit at ``depth`` is 1 (items are sorted)."""
+    """Index of the first item whose path bit at ``depth`` is 1 (items are sorted): ``bit`` inlined."""
+    byte, shift = depth >> 3, 7 - (depth & 7)
     lo, hi = 0, len(items)
     while lo < hi:
         mid = (lo + hi) >> 1
-        if bit(items[mid][0], depth):
+        if (items[mid][0][byte] >> shift) & 1:
             hi = mid
         else:
             lo = mid + 1
@@ -222,7 +224,7 @@ def apply_writes(load: Callable[[bytes], bytes | None], root: NodeRef | None,
         updater.out.root = root
         return updater.out
     items = sorted(latest.items())
-    desc = updater.update(0, root, items)
+    desc = updater.update(0, None if root is None else root.hash, 0 if root is None else root.version, items)
     if desc is None:
         updater.out.root = None
     else:

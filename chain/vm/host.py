@@ -14,7 +14,6 @@ import struct
 from typing import Callable
 
 import wasmtime
-from wasmtime import _bindings as _b
 
 from . import rawcall, signatures
 from .backend import AddressApi, Querier, Storage
@@ -44,8 +43,8 @@ _REGION = struct.Struct("<III")
 _U32_MAX = 0xFFFFFFFF
 _string_at = ctypes.string_at
 _memmove = ctypes.memmove
-_get_fuel = _b._wasmtime_context_get_fuel
-_set_fuel = _b._wasmtime_context_set_fuel
+_fuel_left = rawcall.fuel_left
+_set_fuel = rawcall.set_fuel
 
 
 class _Iterator:
@@ -85,8 +84,7 @@ class CallContext:
 
     # --- fuel -----------------------------------------------------------------------------
     def fuel_left(self) -> int:
-        _get_fuel(self.context_ptr, ctypes.byref(self._fuel_buf))
-        return self._fuel_buf.value
+        return _fuel_left(self.context_ptr, self._fuel_buf)
 
     def charge(self, fuel: int) -> None:
         """Take ``fuel`` from the running store; out of gas ends the call."""

@@ -22,7 +22,7 @@ from wasmtime import _bindings as _b
 from wasmtime import _ffi as ffi
 
 __all__ = ["HostFunction", "define_host_function", "Exports", "instance_exports", "GuestTrap", "call", "call_raw",
-           "memory_view", "memory_view_raw"]
+           "memory_view", "memory_view_raw", "fuel_left", "set_fuel"]
 
 _RawArgs = ctypes.POINTER(ffi.wasmtime_val_raw_t)
 HostFunction = Callable[[_RawArgs], None]
@@ -43,8 +43,13 @@ _call_unchecked = _prototype("wasmtime_func_call_unchecked", ctypes.c_void_p)
 # uint8_t *wasmtime_memory_data(const wasmtime_context_t *, const wasmtime_memory_t *); size_t ..._size(same)
 _memory_data = _prototype("wasmtime_memory_data", ctypes.c_size_t)
 _memory_data_size = _prototype("wasmtime_memory_data_size", ctypes.c_size_t)
+# wasmtime_error_t *wasmtime_context_get_fuel(const wasmtime_context_t *, uint64_t *fuel); ..._set_fuel(ctx, uint64_t)
+_get_fuel = _prototype("wasmtime_context_get_fuel", ctypes.c_void_p)
+_set_fuel = _prototype("wasmtime_context_set_fuel", ctypes.c_void_p)
+# bool wasmtime_instance_export_get(const wasmtime_context_t *, const wasmtime_instance_t *, const char *name,
+#     size_t name_len, wasmtime_extern_t *item)
+_export_get = _prototype("wasmtime_instance_export_get", ctypes.c_bool)
 _trap_new = _b._wasmtime_trap_new
-_export_get = _b._wasmtime_instance_export_get
 _byref = ctypes.byref
 _SIZES = tuple(ctypes.c_size_t(n) for n in range(8))        # args_and_results_len, prebuilt
 _RAW_ARRAYS = tuple(ffi.wasmtime_val_raw_t * n for n in range(8))
@@ -116,7 +121,7 @@ def instance_exports(store: wasmtime.Store, instance: wasmtime.Instance, names: 
         raw = _ENCODED.get(name)
         if raw is None:
             raw = _ENCODED.setdefault(name, name.encode())
-        if not _export_get(ctx, ctypes.byref(instance._instance), raw, len(raw), ctypes.byref(item)):
+        if not _export_get(ctx, _byref(instance._instance), raw, ctypes.c_size_t(len(raw)), _byref(item)):
             continue
         if item.kind == _EXTERN_FUNC and name != "memory":
             func = ffi.wasmtime_func_t()
@@ -137,6 +142,17 @@ def memory_view_raw(ctx: object, memory: ffi.wasmtime_memory_t) -> tuple[int, in
     """``memory_view`` given the store's context pointer (``store._context()``, kept by the caller)."""
     mem = _byref(memory)
     return _memory_data(ctx, mem) or 0, _memory_data_size(ctx, mem)
+
+
+def fuel_left(ctx: object, buffer: ctypes.c_uint64) -> int:
+    """The store's fuel (its context pointer; ``buffer`` is the caller's, reused)."""
+    _get_fuel(ctx, _byref(buffer))
+    return buffer.value
+
+
+def set_fuel(ctx: object, fuel: int) -> None:
+    """Give the store exactly ``fuel`` (fuel is on in our engine: this cannot fail)."""
+    _set_fuel(ctx, ctypes.c_uint64(fuel))
 
 
 def call(store: wasmtime.Store, func: ffi.wasmtime_func_t, args: tuple[int, ...], results: int) -> int | None:
