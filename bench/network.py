@@ -2,11 +2,14 @@
 
 - blocks_per_s_empty: committed heights per second with no txs and timeout_commit 0
   (skip_timeout_commit), over --empty-seconds.
-- tx_per_s_4val: signed contract txs (stake `bond {}` with 1 ustake: a real contract execute that
-  updates the stake group, its hooks and the mixer) committed per second by the 4 validators with
-  the default (CometBFT) timeouts, from --senders clients, each submitting its next tx with
-  ?wait=commit as soon as the previous one committed, over --load-seconds. Txs are signed
-  before the run (signing is the clients' work) and spread over the four nodes' APIs.
+- tx_per_s_4val: signed contract txs committed per second by the 4 validators with the default
+  (CometBFT) timeouts, from --senders clients, each submitting its next tx with ?wait=commit as
+  soon as the previous one committed, over --load-seconds. Txs are signed before the run (signing
+  is the clients' work) and spread over the four nodes' APIs. The contract (--contract): `counter`
+  = test_counter's `increment`, uploaded the only way code enters a chain — an admin's code
+  proposal, voted by the circle and executed — then instantiated, all through the nodes' API before
+  the run; `stake` = the stake contract's `bond {}` with 1 ustake (a heavier execute: the stake
+  group, its member hook and the mixer).
 - commit_latency_p50_ms / p99_ms: submission to commit answer, for every tx of that run.
 
 Everything (4 nodes and the load client) shares this machine's cores: each node executes every
@@ -37,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from chain import genesis_builder  # noqa: E402
-from chain.app.tx import Execute, build_tx  # noqa: E402
+from chain.api.client import Client  # noqa: E402
+from chain.app.tx import Execute, Instantiate, ProposeCode, build_tx  # noqa: E402
 from chain.codec import b64encode  # noqa: E402
 from chain.crypto.keyfiles import node_id, write_node_key, write_validator_key  # noqa: E402
 from chain.crypto.keys import PrivateKey, address_of  # noqa: E402
@@ -60,7 +64,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_genesis(senders: list[PrivateKey]) -> tuple[bytes, str]:
+def member(n: int) -> PrivateKey:
+    return PrivateKey.from_seed(sha256(f"devnet/member/{n}".encode()).digest())
+
+
+def attribute(answer: dict, name: str) -> str:
+    for event in answer["result"]["events"]:
+        for attr in event["attributes"]:
+            if attr["key"] == name:
+                return attr["value"]
+    raise SystemExit(f"no {name} in {answer}")
+
+
+def submit(client: Client, key: PrivateKey, msg, gas: int = 5_000_000) -> dict:
+    sequence = client.account(address_of(key.pubkey))["sequence"]
+    answer = client.submit_tx(build_tx(key, CHAIN_ID, sequence, [msg], gas_limit=gas).raw, wait_commit=True)
+    if answer["result"]["code"] != 0:
+        raise SystemExit(f"setup tx failed: {answer}")
+    return answer
+
+
+def deploy_counter(url: str, voting: str) -> str:
+    """test_counter through governance: member1 (an admin) proposes, member2 votes, member1 executes."""
+    client = Client(url, timeout=120)
+    proposed = submit(client, member(1), ProposeCode((ARTIFACTS / "test_counter.wasm").read_bytes(),
+                                                     "bench counter", "a counter for the network bench", None),
+                      gas=50_000_000)
+    proposal_id = int(attribute(proposed, "proposal_id"))
+    submit(client, member(2), Execute(voting, {"vote": {"proposal_id": proposal_id, "vote": "yes"}}, ()))
+    stored = submit(client, member(1), Execute(voting, {"execute": {"proposal_id": proposal_id}}, ()))
+    code_id = int(attribute(stored, "code_id"))
+    made = submit(client, member(1), Instantiate(code_id, {"count": 0}, (), "bench-counter", None))
+    return attribute(made, "_contract_address")
+
+
+def build_genesis(senders: list[PrivateKey]) -> tuple[bytes, dict[str, str]]:
     config = json.loads(DEVNET.read_text())
     config["block"]["max_gas"] = 1_000_000_000
     for validator in config["validators"]:
@@ -68,7 +106,7 @@ def build_genesis(senders: list[PrivateKey]) -> tuple[bytes, str]:
     config["accounts"] += [{"address": address_of(k.pubkey), "coins": [
         {"denom": "ucnv", "amount": "1000000"}, {"denom": "ustake", "amount": "1000000"}]} for k in senders]
     doc, result = genesis_builder.build_doc(config, ARTIFACTS)
-    return doc.canonical_bytes(), dict(result.contracts)["stake"]
+    return doc.canonical_bytes(), dict(result.contracts)
 
 
 class Network:
@@ -135,6 +173,11 @@ async def wait_height(session: aiohttp.ClientSession, urls: list[str], target: i
     raise SystemExit(f"the network did not reach height {target} in {timeout} s")
 
 
+async def ready(net: Network) -> None:
+    async with aiohttp.ClientSession() as session:
+        await wait_height(session, net.urls, 2, 300)
+
+
 async def empty_blocks(net: Network, seconds: float) -> float:
     async with aiohttp.ClientSession() as session:
         await wait_height(session, net.urls, 2, 300)
@@ -144,9 +187,8 @@ async def empty_blocks(net: Network, seconds: float) -> float:
     return (end_h - start_h) / (end_t - start_t)
 
 
-async def load(net: Network, senders: list[PrivateKey], stake: str, seconds: float) -> dict[str, float]:
+async def load(net: Network, senders: list[PrivateKey], msg: Execute, seconds: float) -> dict[str, float]:
     per_sender = int(seconds * 4) + 5                 # more than a sender can commit in the run
-    msg = Execute(stake, {"bond": {}}, (("ustake", 1),))
     signed = [[b64encode(build_tx(k, CHAIN_ID, seq, [msg], gas_limit=TX_GAS).raw) for seq in range(per_sender)]
               for k in senders]
     latencies: list[float] = []
@@ -190,12 +232,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--empty-seconds", type=float, default=15.0)
     parser.add_argument("--load-seconds", type=float, default=30.0)
-    parser.add_argument("--senders", type=int, default=600)
+    parser.add_argument("--senders", type=int, default=1200)
+    parser.add_argument("--contract", choices=["counter", "stake"], default="counter")
     args = parser.parse_args()
     senders = [key("bench/network/sender", n) for n in range(args.senders)]
-    genesis, stake = build_genesis(senders)
+    genesis, contracts = build_genesis(senders)
     out: dict[str, object] = {"bench": "network", "date": time.strftime("%Y-%m-%d"), "validators": VALIDATORS,
-                              "cores": os.cpu_count(), "senders": args.senders}
+                              "cores": os.cpu_count(), "senders": args.senders, "contract": args.contract}
     with tempfile.TemporaryDirectory(prefix="conclave-bench-net-") as tmp:
         empty = Network(Path(tmp) / "empty", genesis, {"commit": 0.0, "skip_timeout_commit": True})
         empty.start(None)
@@ -206,7 +249,12 @@ def main() -> None:
         loaded = Network(Path(tmp) / "load", genesis, {})          # CometBFT's default timeouts
         loaded.start(empty.homes[0] / "wasm")
         try:
-            out.update(asyncio.run(load(loaded, senders, stake, args.load_seconds)))
+            if args.contract == "counter":
+                asyncio.run(ready(loaded))
+                msg = Execute(deploy_counter(loaded.urls[0], contracts["voting"]), {"increment": {}}, ())
+            else:
+                msg = Execute(contracts["stake"], {"bond": {}}, (("ustake", 1),))
+            out.update(asyncio.run(load(loaded, senders, msg, args.load_seconds)))
         finally:
             loaded.stop()
     out["targets"] = TARGETS

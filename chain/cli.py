@@ -8,6 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from . import genesis_builder
+from . import gov_cli
 from . import node_cli
 from .vm.validation import DEFAULT_CAPABILITIES, InvalidWasm, check_wasm
 
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_wasm_check)
     _add_genesis_parser(sub)
     node_cli.add_parsers(sub, DEFAULT_HOME)
+    gov_cli.add_parsers(sub, DEFAULT_HOME)
     devnet = sub.add_parser("devnet", help="run a local N-validator network (demo keys) as processes on loopback")
     devnet.add_argument("--validators", type=int, default=4, metavar="N",
                         help="validator processes (default 4: genesis/devnet.json)")

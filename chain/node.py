@@ -33,9 +33,10 @@ import binascii
 import json
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .app.app import App
 from .app.errors import AppError
@@ -65,7 +66,9 @@ TIMEOUT_KEYS = {f.name for f in fields(TimeoutConfig)}
 NS_PER_S = 1_000_000_000
 CODE_TXS_FROM_FILE = CODE_MEMPOOL_FULL  # a --txs-file node admits nothing: "no room" is the honest code
 STATUS_INTERVAL_S = 0.5                 # how often a node tells its peers where it is
-RESEND_INTERVAL_S = 1.0                 # a height that has not moved for this long re-gossips its votes
+RESEND_INTERVAL_S = 1.0                 # a height that has not moved for this long re-gossips its votes...
+RESEND_BLOCKS_AFTER_S = 3.0             # ...and, after this long, its proposals with their blocks
+SEEN_TXS = 20_000                       # gossiped tx hashes remembered, so duplicates cost no decoding
 TX_CHANNEL, STATUS_CHANNEL = "txs", "status"
 
 
@@ -215,6 +218,8 @@ class Node:
         self.sync: Any = None
         self.wal: WAL | None = None
         self.driver: Driver | None = None
+        # called with (block, finalize_block's answer) after each commit: the API's event stream and metrics
+        self.on_block_listeners: list[Callable[[Block, dict[str, Any]], None]] = []
 
     def _node_key(self) -> PrivateKey:
         path = self.home / "config" / "node_key.json"
@@ -257,7 +262,7 @@ class Node:
                 "catching_up": self.sync.catching_up if self.sync is not None else False}
 
     # --- admission -----------------------------------------------------------------------------
-    def submit(self, raw: bytes, *, gossip: bool = True) -> Tx:
+    def submit(self, raw: bytes, *, gossip: bool = True, gossip_except: str | None = None) -> Tx:
         """check_tx then the mempool, then gossip to peers; raises TxRefused saying why not."""
         if self.txs_plan is not None:
             raise TxRefused("this node takes every block's txs from its txs file (a test mode) and admits "
@@ -279,7 +284,7 @@ class Node:
         except MempoolError as exc:
             raise TxRefused(str(exc), exc.code) from None
         if gossip and self.p2p is not None:
-            self.p2p.broadcast(TX_CHANNEL, {"tx": b64encode(raw)})
+            self.p2p.broadcast(TX_CHANNEL, {"tx": b64encode(raw)}, exclude=gossip_except)
         return tx
 
     def _ensure_room(self, tx: Tx) -> None:
@@ -334,6 +339,11 @@ class Node:
         if self._new_block is not None:
             event, self._new_block = self._new_block, asyncio.Event()
             event.set()          # wakes every waiter of this block; later waiters wait on the new event
+        for listener in list(self.on_block_listeners):
+            try:
+                listener(block, response)
+            except Exception:  # noqa: BLE001 - an observer's bug must never stop the chain
+                log.exception("a block listener failed at height %d", block.header.height)
 
     def _account_sequence(self, address: str) -> int:
         answer = self.app.query(f"/auth/account/{address}")
@@ -398,9 +408,20 @@ class Node:
         async def on_evidence(_peer: str, _channel: str, payload: dict) -> None:
             driver.receive_evidence(payload)
 
-        async def on_tx(_peer: str, _channel: str, payload: dict) -> None:
+        seen: OrderedDict[bytes, None] = OrderedDict()
+
+        async def on_tx(peer: str, _channel: str, payload: dict) -> None:
+            text = payload.get("tx")
+            if not isinstance(text, str):
+                return
+            digest = sha256(text.encode())
+            if digest in seen:
+                return                                # the same tx from another peer: nothing to do
+            seen[digest] = None
+            if len(seen) > SEEN_TXS:
+                seen.popitem(last=False)
             try:
-                self.submit(b64decode(payload.get("tx")))
+                self.submit(b64decode(text), gossip_except=peer)
             except (TxRefused, ValueError, TypeError):
                 pass                                  # already known, or not admissible here: not gossiped on
 
@@ -417,19 +438,21 @@ class Node:
             self.p2p.broadcast(channel, payload)
 
     async def _status_loop(self) -> None:
-        """Tell peers where we are; re-gossip this height's votes while it does not move."""
+        """Tell peers where we are; re-gossip this height's votes (later its blocks) while it does not move."""
         assert self.driver is not None and self.p2p is not None
-        last_height, still = -1, 0.0
+        last_height, stalled_s, last_resend = -1, 0.0, 0.0
         while True:
             await asyncio.sleep(STATUS_INTERVAL_S)
             self.p2p.broadcast(STATUS_CHANNEL, {**self.driver.status(), "base": self.store.earliest})
             height = self.store.height
-            still = still + STATUS_INTERVAL_S if height == last_height else 0.0
-            last_height = height
-            if still >= RESEND_INTERVAL_S:
-                for message in self.driver.resend():
+            if height != last_height:
+                last_height, stalled_s, last_resend = height, 0.0, 0.0
+                continue
+            stalled_s += STATUS_INTERVAL_S
+            if stalled_s - last_resend >= RESEND_INTERVAL_S:
+                last_resend = stalled_s
+                for message in self.driver.resend(proposals=stalled_s >= RESEND_BLOCKS_AFTER_S):
                     self.p2p.broadcast(CHANNEL, message)
-                still = 0.0
 
     def stop(self) -> None:
         if self._stop is not None:

@@ -1,12 +1,14 @@
 """The node's commands of `conclave`: init, start, keys, tx, query (chain/cli.py wires them in).
 
     conclave init --home DIR --chain-id ID
-    conclave start --home DIR [--api 127.0.0.1:1317] [--block-time 1]
+    conclave start --home DIR [--api 127.0.0.1:1317] [--block-time 1] [--log-level INFO] [--log-format text|json]
                    [--deterministic-time] [--txs-file FILE]        (these two: tests only)
     conclave keys add|list|show [NAME] [--home DIR] [--passphrase-env VAR]
     conclave tx send FROM TO AMOUNT [--node URL] [--home DIR]
     conclave tx execute FROM CONTRACT JSON [--funds COINS]
-    conclave query account|smart|tx|block ... [--node URL]
+    conclave query status|account|tx|txs|block|block-results|smart|raw|codes|code|contracts|contract|
+                   contract-history|genesis-contracts|proposals|proposal|votes|members|member|admins|
+                   points|validators ... [--node URL]         (`conclave query NAME --help` for each)
 
 tx and query talk to a running node through its HTTP API (chain/api/client.py). Every failure
 prints one line saying what was wrong and exits 1.
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import signal
 import sys
@@ -29,6 +30,7 @@ from .app.coins import parse_coins
 from .app.errors import AppError
 from .app.tx import Execute, Send, build_tx, TxError
 from .crypto.keys import Keyring, KeyringError
+from .log_format import LOG_FORMATS, configure_logging
 from .node import NodeConfig, NodeError
 
 DEFAULT_GAS_LIMIT = 200_000
@@ -78,8 +80,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     home = _home(args)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format, sys.stderr)
     return run_node(home, args.api or NodeConfig.load(home).api, args.block_time,
                     deterministic_time=args.deterministic_time or None, txs_file=args.txs_file)
 
@@ -155,20 +156,72 @@ def cmd_tx(args: argparse.Namespace) -> int:
     return _sign_and_send(args, [Execute(args.contract, msg, funds)])
 
 
-def cmd_query(args: argparse.Namespace) -> int:
-    client = Client(args.node)
-    if args.query_command == "account":
-        _print(client.account(args.address))
-    elif args.query_command == "smart":
+def _smart(client: Client, args: argparse.Namespace) -> Any:
+    try:
+        msg = json.loads(args.msg)
+    except ValueError:
+        raise CliError(f"JSON: the query is not JSON: {args.msg[:80]!r}") from None
+    return client.smart(args.contract, msg)
+
+
+def _raw(client: Client, args: argparse.Namespace) -> Any:
+    if args.hex:
         try:
-            msg = json.loads(args.msg)
+            key = bytes.fromhex(args.key)
         except ValueError:
-            raise CliError(f"JSON: the query is not JSON: {args.msg[:80]!r}") from None
-        _print(client.smart(args.contract, msg))
-    elif args.query_command == "tx":
-        _print(client.tx(args.hash))
+            raise CliError(f"KEY: --hex given but {args.key[:80]!r} is not hex") from None
     else:
-        _print(client.block(args.height))
+        key = args.key.encode()
+    return client.raw_state(args.contract, key, height=args.height)
+
+
+def _txs(client: Client, args: argparse.Namespace) -> Any:
+    if (args.sender is None) == (args.contract is None):
+        raise CliError("give exactly one of --sender ADDRESS or --contract ADDRESS")
+    return client.txs(sender=args.sender, contract=args.contract, limit=args.limit, start_after=args.start_after)
+
+
+def _page(args: argparse.Namespace) -> dict[str, Any]:
+    return {"limit": args.limit, "start_after": args.start_after}
+
+
+# `conclave query NAME`: (help, positional arguments, options, what to ask the client)
+_ID, _LIST = {"type": int}, ("--limit", "--start-after")
+QUERIES: dict[str, tuple[str, tuple, tuple, Any]] = {
+    "status": ("the node: height, app hash, validators, catching up", (), (), lambda c, a: c.status()),
+    "account": ("an account's sequence and balances", ("address",), (), lambda c, a: c.account(a.address)),
+    "tx": ("a tx by hash", ("hash",), (), lambda c, a: c.tx(a.hash)),
+    "txs": ("committed txs of --sender or --contract, newest first", (), ("--sender", "--contract", *_LIST), _txs),
+    "block": ("a block with its commit and results (default: the latest)", ("height?",), (),
+              lambda c, a: c.block(a.height)),
+    "block-results": ("what a block's execution did (default: the latest)", ("height?",), (),
+                      lambda c, a: c.block_results(a.height)),
+    "smart": ("a contract's answer to a JSON query", ("contract", "msg"), (), _smart),
+    "raw": ("a contract's raw storage value with its Merkle proof (KEY as text, or --hex)", ("contract", "key"),
+            ("--hex", "--height"), _raw),
+    "codes": ("stored codes", (), _LIST, lambda c, a: c.codes(**_page(a))),
+    "code": ("one stored code", ("code_id",), (), lambda c, a: c.code(a.code_id)),
+    "contracts": ("the contracts running a code", ("code_id",), _LIST,
+                  lambda c, a: c.code_contracts(a.code_id, **_page(a))),
+    "contract": ("a contract's info", ("address",), (), lambda c, a: c.contract(a.address)),
+    "contract-history": ("a contract's instantiate and migrate entries", ("address",), _LIST,
+                         lambda c, a: c.contract_history(a.address, **_page(a))),
+    "genesis-contracts": ("the genesis contracts by name", (), (), lambda c, a: c.genesis_contracts()),
+    "proposals": ("governance proposals, newest first", (), ("--status", "--proposer", "--order", *_LIST),
+                  lambda c, a: c.proposals(status=a.status, proposer=a.proposer, order=a.order, **_page(a))),
+    "proposal": ("a proposal with its tally", ("proposal_id",), (), lambda c, a: c.proposal(a.proposal_id)),
+    "votes": ("a proposal's votes", ("proposal_id",), _LIST, lambda c, a: c.votes(a.proposal_id, **_page(a))),
+    "members": ("the trusted circle with statuses and escrows", (), _LIST, lambda c, a: c.circle_members(**_page(a))),
+    "member": ("one address's circle status and escrow", ("address",), (), lambda c, a: c.circle_member(a.address)),
+    "admins": ("the admins group", (), _LIST, lambda c, a: c.admins(**_page(a))),
+    "points": ("PoE points: of ADDRESS (with engagement, stake), or the list", ("address?",), _LIST,
+               lambda c, a: c.points(a.address) if a.address else c.poe_points(**_page(a))),
+    "validators": ("validators: in effect, active, jailed, next epoch's", (), (), lambda c, a: c.validators()),
+}
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    _print(QUERIES[args.query_command][3](Client(args.node), args))
     return 0
 
 
@@ -214,6 +267,9 @@ def add_parsers(sub, default_home: Path) -> None:
                        help="seconds between blocks: the commit timeout (default 1)")
     start.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                        help="log verbosity on stderr (default INFO)")
+    start.add_argument("--log-format", default="text", choices=list(LOG_FORMATS),
+                       help="text, or json: one JSON object per line with time, level, logger, message "
+                            "(default text)")
     start.add_argument("--deterministic-time", action="store_true",
                        help="FOR TESTS ONLY: block time = genesis time + height * block time, not the clock")
     start.add_argument("--txs-file", default=None, metavar="FILE",
@@ -249,10 +305,17 @@ def add_parsers(sub, default_home: Path) -> None:
     execute.set_defaults(func=_guarded(cmd_tx))
 
     query = sub.add_parser("query", help="query a node").add_subparsers(dest="query_command", required=True)
-    for name, fields in (("account", ["address"]), ("smart", ["contract", "msg"]), ("tx", ["hash"]),
-                         ("block", ["height"])):
-        parser = query.add_parser(name, help=f"query {name}")
+    for name, (text, positional, options, _) in QUERIES.items():
+        parser = query.add_parser(name, help=text)
         common(parser, node=True)
-        for field in fields:
-            parser.add_argument(field)
+        for field in positional:
+            if field.endswith("?"):
+                parser.add_argument(field[:-1], nargs="?", default="latest" if field == "height?" else None)
+            else:
+                parser.add_argument(field, type=int if field.endswith("_id") else str)
+        for option in options:
+            if option == "--hex":
+                parser.add_argument(option, action="store_true", help="KEY is hex")
+            else:
+                parser.add_argument(option, default=None, type=int if option in ("--limit", "--height") else str)
         parser.set_defaults(func=_guarded(cmd_query))

@@ -8,7 +8,7 @@
     app.process_proposal(txs)                    # every validator vets a proposal
     app.finalize_block(height, time_ns, txs, evidence, last_commit_votes)
     app.commit()                                 # one atomic store.commit -> app hash
-    app.query(path, data, height)
+    app.query(path, data, height)                # see ``query`` for the paths
 
 Exactly CometBFT's method set, as plain Python methods, so an ABCI socket adapter can wrap it
 unchanged. The block transition itself is in block.py; this module holds the branches:
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..codec import b64encode, canonical_json, compact_json
+from ..crypto import classic_contract_address
 from ..store import EMPTY_HASH, HeightUnavailable, StateStore, TxRecord
 from ..vm import VM
 from ..vm.errors import VmError
@@ -39,8 +40,9 @@ from .chain_messages import install_chain_messages
 from .coins import parse_coins
 from .context import BlockInfo, Context
 from .errors import AppError, InvalidRequest
-from .kv import CacheKV, KVStore, iterate_prefix
+from .kv import CacheKV, KVStore, _prefix_end, iterate_prefix
 from .tx import (MAX_CHAIN_ID_CHARS, MAX_GAS_LIMIT, MAX_TX_BYTES, Tx, TxError, TxParams, account_sequence, ante, decode_tx, decode_tx_bytes)
+from .wasm import state as wasm_state
 from .wasm.keeper import WasmKeeper
 
 DEFAULT_PREFIX = "conclave"
@@ -56,6 +58,9 @@ _PENDING_UPDATES = b"app/pending_validators/"  # effective height (8, big-endian
 
 QUERY_OK = 0
 QUERY_ERROR = 1
+DEFAULT_QUERY_PAGE = 30                       # list queries: {"start_after", "limit"} in the data
+MAX_QUERY_PAGE = 100
+MAX_U64 = (1 << 64) - 1
 ACCEPT, REJECT = "ACCEPT", "REJECT"
 
 
@@ -363,13 +368,31 @@ class App:
 
     # --- Query ---------------------------------------------------------------------------------
     def query(self, path: str, data: bytes = b"", height: int | None = None) -> dict[str, Any]:
-        """/wasm/smart/<contract> (data: JSON), /store/<hex key> (value + proof), /auth/account/<addr>,
-        /validators. Answers {code, log, height, value}; never raises for bad input."""
+        """Answers {code, log, height, value}; never raises for bad input. The paths:
+
+            /wasm/smart/<contract>              data: the JSON query; the contract's answer
+            /store/<hex key>                    value + Merkle proof at ``height`` (any kept one)
+            /auth/account/<addr>                sequence and balances
+            /validators                         the consensus set in effect
+            /genesis/contracts                  {name: address} of the genesis contracts
+            /wasm/codes                         code infos, by id; data {"start_after": id, "limit": n}
+            /wasm/code/<id>                     a code info, or null
+            /wasm/code/<id>/contracts           addresses on that code; data {"start_after": addr, "limit"}
+            /wasm/contract/<addr>               a contract info, or null
+            /wasm/contract/<addr>/history       instantiate/migrate entries; data {"start_after": seq, "limit"}
+            /wasm/contract/<addr>/raw/<hex key> the contract's raw value + proof at ``height`` (as /store)
+
+        List data is optional (the first DEFAULT_QUERY_PAGE); ``limit`` is at most MAX_QUERY_PAGE.
+        Only /store and /wasm/.../raw answer at past heights.
+        """
         try:
             config, keeper = self._ready()
             at = self.store.height if height in (None, 0) else height
             if path.startswith("/store/"):
                 return _ok(at, self._query_store(path[len("/store/"):], at))
+            if path.startswith("/wasm/contract/") and "/raw/" in path:
+                address, _, hex_key = path[len("/wasm/contract/"):].partition("/raw/")
+                return _ok(at, self._query_contract_raw(keeper.api.validate(address, "contract"), hex_key, at))
             if at != self.store.height:
                 raise HeightUnavailable(f"{path} answers at the latest height {self.store.height} only; "
                                         "raw /store/<key> queries take a height")
@@ -387,8 +410,12 @@ class App:
             if path == "/validators":
                 return _ok(at, [ValidatorUpdate(k[len(_VALIDATORS):], int(v), 0).to_json()
                                 for k, v in iterate_prefix(view, _VALIDATORS)])
+            if path == "/genesis/contracts":
+                return _ok(at, genesis_contracts(view, keeper.api))
+            if path.startswith("/wasm/"):
+                return _ok(at, _wasm_metadata(view, keeper.api, path, bytes(data)))
             raise InvalidRequest(f"unknown query path {path!r}: use /wasm/smart/<contract>, /store/<hex key>, "
-                                 "/auth/account/<address> or /validators")
+                                 "/auth/account/<address>, /validators, /genesis/contracts or /wasm/...")
         except (AppError, VmError, HeightUnavailable, ValueError) as exc:
             return {"code": QUERY_ERROR, "log": str(exc), "height": self.store.height, "value": None}
 
@@ -402,6 +429,15 @@ class App:
         app_hash = self.store.app_hash_at(height) if height else EMPTY_HASH
         return {"key": hex_key.lower(), "value": None if value is None else b64encode(value),
                 "proof": proof.to_json(), "app_hash": app_hash.hex()}
+
+    def _query_contract_raw(self, contract: str, hex_key: str, height: int) -> dict[str, Any]:
+        """A contract's raw storage value with its proof: the /store answer for the full state key."""
+        try:
+            key = bytes.fromhex(hex_key)
+        except ValueError:
+            raise InvalidRequest("/wasm/contract/<addr>/raw/<key>: the key must be hex") from None
+        store_key = wasm_state.contract_storage(self.store, contract).prefix + key
+        return {**self._query_store(store_key.hex(), height), "contract_key": key.hex()}
 
     # --- internals -----------------------------------------------------------------------------
     def _tx_params(self, state: KVStore, min_gas_prices: tuple) -> TxParams:
@@ -437,6 +473,99 @@ def _results_json(response: dict[str, Any], tx_results: list[bytes]) -> bytes:
     head = canonical_json({**{k: response[k] for k in _RESULTS_HEAD}, "app_hash": response["app_hash"].hex()})
     tail = canonical_json({k: response[k] for k in _RESULTS_TAIL})
     return head[:-1] + b',"tx_results":[' + b",".join(tx_results) + b"]," + tail[1:]
+
+
+# --- queries of the wasm module's records (wasmd's Codes, Code, ContractsByCode, ContractInfo, ContractHistory)
+
+def genesis_contracts(view: KVStore, api: Bech32Api) -> dict[str, str]:
+    """{name: address} of the genesis contracts, found where genesis put them.
+
+    apply_genesis stores the codes and instantiates the contracts in GENESIS_CONTRACTS order, so
+    contract i (0-based) has code id i + 1 and instance i + 1: its classic address. Each address
+    is kept only if the contract there was created by the genesis account with the genesis label,
+    so a chain booted otherwise (a test app) answers only the names it really has.
+    """
+    from .genesis import GENESIS_CONTRACTS, LABELS, genesis_account
+
+    deployer, found = genesis_account(api), {}
+    for i, name in enumerate(GENESIS_CONTRACTS):
+        address = api.humanize(classic_contract_address(i + 1, i + 1))
+        info = wasm_state.load_contract(view, address)
+        if info is not None and info.creator == deployer and info.label == LABELS[name]:
+            found[name] = address
+    return found
+
+
+def _wasm_metadata(view: KVStore, api: Bech32Api, path: str, data: bytes) -> Any:
+    parts = path[len("/wasm/"):].split("/")
+    if parts == ["codes"]:
+        after, limit = _page_args(data, int)
+        first, end = (after or 0) + 1, wasm_state.peek_sequence(view, "code")   # code ids are 1.. and never removed
+        infos = (wasm_state.load_code(view, code_id) for code_id in range(first, min(end, first + limit)))
+        return {"codes": [asdict(info) for info in infos if info is not None]}
+    if len(parts) in (2, 3) and parts[0] == "code":
+        code_id = _code_id(parts[1])
+        if len(parts) == 2:
+            info = wasm_state.load_code(view, code_id)
+            return None if info is None else asdict(info)
+        if parts[2] == "contracts":
+            after, limit = _page_args(data, str)
+            prefix = wasm_state._BY_CODE + code_id.to_bytes(8, "big")
+            return {"contracts": [k.decode() for k, _ in _page(view, prefix, after and after.encode(), limit)]}
+    if len(parts) in (2, 3) and parts[0] == "contract":
+        address = api.validate(parts[1], "contract")
+        if len(parts) == 2:
+            info = wasm_state.load_contract(view, address)
+            return None if info is None else asdict(info)
+        if parts[2] == "history":
+            after, limit = _page_args(data, int)
+            prefix = wasm_state._HISTORY + address.encode() + b"/"
+            cursor = None if after is None else after.to_bytes(8, "big")
+            return {"entries": [{"seq": int.from_bytes(k, "big"), **json.loads(v)}
+                                for k, v in _page(view, prefix, cursor, limit)]}
+    raise InvalidRequest(f"unknown query path {path!r}: use /wasm/codes, /wasm/code/<id>, /wasm/code/<id>/contracts, "
+                         "/wasm/contract/<addr>, /wasm/contract/<addr>/history or /wasm/contract/<addr>/raw/<hex key>")
+
+
+def _code_id(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_U64:
+        raise InvalidRequest(f"a code id is a positive integer, got {text[:32]!r}")
+    return int(text)
+
+
+def _page_args(data: bytes, cursor: type) -> tuple[Any, int]:
+    """(start_after, limit) from a list query's data: JSON {"start_after": ..., "limit": n}, all optional."""
+    if not data.strip():
+        return None, DEFAULT_QUERY_PAGE
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest('list query data must be JSON {"start_after": ..., "limit": n}') from None
+    if not isinstance(doc, dict) or set(doc) - {"start_after", "limit"}:
+        raise InvalidRequest('list query data is an object with only "start_after" and "limit"')
+    limit = doc.get("limit")
+    limit = DEFAULT_QUERY_PAGE if limit is None else limit
+    if type(limit) is not int or not 1 <= limit <= MAX_QUERY_PAGE:
+        raise InvalidRequest(f"limit must be 1..{MAX_QUERY_PAGE}, got {limit!r}")
+    after = doc.get("start_after")
+    if after is not None and (type(after) is not cursor or (cursor is int and not 0 <= after <= MAX_U64)
+                              or (cursor is str and not 0 < len(after) <= 256)):
+        raise InvalidRequest(f"start_after must be {'a non-negative integer' if cursor is int else 'a string'} "
+                             f"or null, got {str(after)[:32]!r}")
+    return after, limit
+
+
+def _page(view: KVStore, prefix: bytes, after: bytes | None, limit: int) -> list[tuple[bytes, bytes]]:
+    """Up to ``limit`` (suffix, value) pairs under ``prefix``, in key order, strictly after ``prefix + after``."""
+    end, out = _prefix_end(prefix), []
+    cursor = None if after is None else prefix + after
+    while len(out) < limit:
+        item = view.next_item(prefix, end, False, cursor)
+        if item is None:
+            break
+        out.append((item[0][len(prefix):], item[1]))
+        cursor = item[0]
+    return out
 
 
 def _ok(height: int, value: Any) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 A transaction travels through one node several times (admission, the proposal, execution), each
 time as the same bytes. Work that is a pure function of those bytes (the strict decode, the
 ed25519 check) need not be repeated: remembering the answer under the exact bytes (or their
-sha256) cannot change any outcome, only its cost. The memo forgets the least recently used
-answers beyond its bounds, so hostile input can cost memory only up to them. It forgets in
-insertion order (FIFO): a tx's answers are used within a block or two of being worked out, and a
-lookup that moves nothing stays cheap (~0.1 µs).
+sha256) cannot change any outcome, only its cost. The memo forgets its oldest answers beyond its
+bounds, so hostile input can cost memory only up to them. Oldest by insertion (FIFO), not by
+use: a tx's answers are needed within a block or two of being worked out, and a lookup that
+moves nothing stays cheap (~0.1 µs).
 
 Admission may run on a thread pool: a lookup is one dict read (atomic under the GIL); changes
 take a lock.

@@ -134,6 +134,7 @@ class Driver:
         self._queue: asyncio.Queue | None = None
         self._ahead: deque[dict[str, Any]] = deque(maxlen=MAX_BUFFERED_AHEAD)
         self._height_msgs: list[tuple[int, dict[str, Any]]] = []   # (round, message) accepted at this height
+        self._seen: set[bytes] = set()                          # signatures of this height's messages handled
         self._valid_cache: dict[bytes, bool] = {}
         self._pending_evidence: dict[bytes, DuplicateVoteEvidence] = {}
         self._stopped = False
@@ -198,6 +199,7 @@ class Driver:
         self.machine = ConsensusMachine(self.state.chain_id, height, self.state.validators, self.address,
                                         self.timeouts)
         self._height_msgs = []
+        self._seen = set()
         self._valid_cache = {}
         marked = self.wal.last_marked_height
         if marked is None or marked < height - 1:      # a crash before the marker, or a block-sync jump
@@ -275,8 +277,13 @@ class Driver:
             return
         if height != self.height or machine is None:
             raise ConsensusMessageError(f"message for height {height}, this node is at {self.height}")
+        signature = proposal.signature if kind == "proposal" else vote.signature
+        if signature in self._seen:
+            return                  # re-gossiped: already handled (a forged copy has another signature)
         if kind == "proposal":
-            block = Block.decode(b64decode(message.get("block")), self.max_block_bytes)
+            known = machine.block_for(proposal.block_hash)     # re-proposals carry a block we decoded before
+            block = known if known is not None else Block.decode(b64decode(message.get("block")),
+                                                                 self.max_block_bytes)
             if not from_wal:
                 self.wal.write(canonical_json(message))
             actions = machine.on_proposal(proposal, block, self._block_valid(block))
@@ -284,6 +291,7 @@ class Driver:
             if not from_wal:
                 self.wal.write(canonical_json(message))
             actions = machine.on_vote(vote)
+        self._seen.add(signature)
         self._height_msgs.append((round_, message))
         self._run_actions(actions)
 
@@ -527,10 +535,12 @@ class Driver:
                 for v in validators]
 
     # --- gossip ----------------------------------------------------------------------------------------
-    def resend(self) -> list[dict[str, Any]]:
-        """The proposals and votes of this height's last rounds, for peers that may have missed them."""
+    def resend(self, proposals: bool) -> list[dict[str, Any]]:
+        """The votes (and, if ``proposals``, the proposals with their blocks) of this height's last
+        rounds, for peers that may have missed them; blocks are large, so they wait for a longer stall."""
         machine = self.machine
         if machine is None:
             return []
         floor = machine.round - RESEND_ROUNDS + 1
-        return [message for round_, message in self._height_msgs if round_ >= floor]
+        return [message for round_, message in self._height_msgs
+                if round_ >= floor and (proposals or message["kind"] == "vote")]

@@ -18,6 +18,7 @@ Layout (one-byte prefixes; heights are 8-byte big-endian, ``lk`` = 4-byte key le
     C name                       the consensus engine's records (commits, chain state), written in
                                  the commit batch of the height they belong to (``save_record``)
     T tx_hash, A sender ...      tx records and the by-sender index (records.py)
+    K contract ...               the by-contract tx index (records.py)
 
 Queries at height h read the newest V entry at or below h. Pruning (``keep_recent`` = N)
 keeps heights [H - N + 1, H] queryable: a value version or tree node superseded at a height
@@ -34,7 +35,7 @@ from typing import Iterable, Iterator
 from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
 from .proofs import EMPTY_HASH, Proof
-from .records import TxRecord, RecordError, decode_tx, encode_tx, sender_key, sender_prefix
+from .records import TxRecord, RecordError, contracts_of, decode_tx, encode_tx, sender_key, sender_prefix
 from .smt import NodeRef, TreeUpdate, apply_writes, build_proof
 
 __all__ = ["StateStore", "StoreError", "HeightUnavailable", "ReadOnlyState", "FORMAT"]
@@ -47,13 +48,14 @@ NODE_CACHE_ENTRIES = 200_000  # ~40 MB: the top of the tree, read by every block
 # block, a contract's records at every call. Bounded: when full it starts over; large values (code
 # blobs) are never kept. Only commit changes the latest state, and it updates the cache as it writes.
 READ_CACHE_ENTRIES = 65_536
+READ_CACHE_BYTES = 32 * 1024 * 1024     # keys and values held (counted as added: an overwrite counts again)
 READ_CACHE_MAX_VALUE = 16 * 1024
 DEFAULT_TX_PAGE = 100
 
 _META_FORMAT, _META_HEIGHT, _META_EARLIEST = b"Mformat", b"Mheight", b"Mearliest"
 _STATE, _HISTORY, _SUPERSEDED = b"S", b"V", b"P"
 _NODE, _ORPHAN, _ROOT = b"N", b"O", b"R"
-_BLOCK, _RESULTS, _TX, _BY_SENDER = b"B", b"E", b"T", b"A"
+_BLOCK, _RESULTS, _TX, _BY_SENDER, _BY_CONTRACT = b"B", b"E", b"T", b"A", b"K"
 _RECORD = b"C"
 _STATE_END = b"T"  # the byte after b"S": no state key sorts at or above it
 _PRESENT, _DELETED = b"\x01", b"\x00"
@@ -105,6 +107,7 @@ class StateStore:
         self._nodes: OrderedDict[bytes, bytes] = OrderedDict()
         self._preview: _Preview | None = None
         self._reads: dict[bytes, bytes | None] = {}
+        self._read_bytes = 0
         fmt = db.get(_META_FORMAT)
         if fmt is None:
             if db.get(_META_HEIGHT) is not None or _any_key(db):
@@ -279,6 +282,8 @@ class StateStore:
         for record in records:
             batch.put(_TX + record.hash, encode_tx(record))
             batch.put(_BY_SENDER + sender_key(record.sender, record.height, record.index), record.hash)
+            for contract in contracts_of(record.result):
+                batch.put(_BY_CONTRACT + sender_key(contract, record.height, record.index), record.hash)
         for name, value in staged_records.items():
             batch.put(_RECORD + name, value)
         batch.put(_META_HEIGHT, hb)
@@ -324,9 +329,11 @@ class StateStore:
         if value is not None and len(value) > READ_CACHE_MAX_VALUE:
             reads.pop(key, None)
             return
-        if len(reads) >= READ_CACHE_ENTRIES and key not in reads:
+        if len(reads) >= READ_CACHE_ENTRIES or self._read_bytes >= READ_CACHE_BYTES:
             reads.clear()
+            self._read_bytes = 0
         reads[key] = value
+        self._read_bytes += len(key) + (len(value) if value is not None else 0)
 
     def _old_entries(self, latest: dict[bytes, bytes | None]) -> dict[bytes, bytes | None]:
         """Each written key's current S entry (height || value), None if absent."""
@@ -437,13 +444,21 @@ class StateStore:
     def txs_by_sender(self, sender: str, limit: int = DEFAULT_TX_PAGE,
                       before: tuple[int, int] | None = None) -> list[TxRecord]:
         """``sender``'s txs, newest first; ``before`` = (height, index) of the last one already seen."""
+        return self._txs_by(_BY_SENDER, sender, limit, before)
+
+    def txs_by_contract(self, contract: str, limit: int = DEFAULT_TX_PAGE,
+                        before: tuple[int, int] | None = None) -> list[TxRecord]:
+        """Txs whose events name ``contract`` (records.py), newest first; ``before`` as for txs_by_sender."""
+        return self._txs_by(_BY_CONTRACT, contract, limit, before)
+
+    def _txs_by(self, table: bytes, owner: str, limit: int, before: tuple[int, int] | None) -> list[TxRecord]:
         if not isinstance(limit, int) or not 1 <= limit <= MAX_TX_PAGE:
             raise StoreError(f"limit must be 1..{MAX_TX_PAGE}, got {limit!r}")
-        if not isinstance(sender, str):
-            raise StoreError("sender must be an address string")
+        if not isinstance(owner, str):
+            raise StoreError("the sender or contract must be an address string")
         try:
-            prefix = _BY_SENDER + sender_prefix(sender)
-            start = (_BY_SENDER + sender_key(sender, *before) if before is not None
+            prefix = table + sender_prefix(owner)
+            start = (table + sender_key(owner, *before) if before is not None
                      else prefix + b"\xff" * 12)
         except (TypeError, ValueError, OverflowError):
             raise StoreError(f"before must be (height, index) of a tx, got {before!r}") from None

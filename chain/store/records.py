@@ -7,17 +7,30 @@ Block and result bodies are opaque JSON bytes to the store; the tx record is our
     T || tx_hash                                   -> height (8) || index (4) || len(sender) (2)
                                                       || sender (UTF-8) || result JSON
     A || len(sender) (2) || sender || height (8) || index (4)  -> tx_hash   (newest last)
+    K || len(contract) (2) || contract || height (8) || index (4)  -> tx_hash
+
+The by-contract index (K) lists a tx under every contract its result events name in a
+``_contract_address`` attribute (wasmd's key: the chain sets it, a contract cannot), so a call
+reached through submessages is found too, as wasmd's event search finds it. A failed tx has no
+events and is not listed, as in wasmd.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = ["TxRecord", "RecordError", "encode_tx", "decode_tx", "sender_prefix", "sender_key", "MAX_SENDER_BYTES",
-           "TX_HASH_BYTES"]
+           "TX_HASH_BYTES", "contracts_of", "MAX_CONTRACTS_PER_TX"]
 
 TX_HASH_BYTES = 32          # sha256 of the tx bytes
 MAX_SENDER_BYTES = 0xFFFF   # the length field is two bytes; a bech32 address is < 100
 MAX_TX_INDEX = 0xFFFFFFFF
+MAX_CONTRACTS_PER_TX = 64   # index entries per tx: gas already bounds the calls, this bounds the writes
+MAX_CONTRACT_CHARS = 256
+# An attribute as canonical JSON writes it (keys sorted, "key" before "value"): found without parsing
+# the result, so a tx that touched no contract (a send) costs one substring search.
+_CONTRACT_ATTRIBUTE = b'"key":"_contract_address"'
+_CONTRACT_VALUE = re.compile(rb'\{"key":"_contract_address","value":"([0-9A-Za-z]{1,%d})"\}' % MAX_CONTRACT_CHARS)
 
 
 class RecordError(ValueError):
@@ -66,3 +79,15 @@ def sender_prefix(sender: str) -> bytes:
 
 def sender_key(sender: str, height: int, index: int) -> bytes:
     return sender_prefix(sender) + height.to_bytes(8, "big") + index.to_bytes(4, "big")
+
+
+def contracts_of(result: bytes) -> list[str]:
+    """The contracts a tx result's events name (``_contract_address``), each once, in first-seen order."""
+    if _CONTRACT_ATTRIBUTE not in result:
+        return []
+    found: dict[str, None] = {}
+    for match in _CONTRACT_VALUE.finditer(result):
+        found.setdefault(match.group(1).decode(), None)
+        if len(found) >= MAX_CONTRACTS_PER_TX:
+            break
+    return list(found)

@@ -95,6 +95,7 @@ def test_bad_previews_are_refused_with_the_reason(tmp_path):
 
 def test_reads_follow_every_commit(tmp_path, monkeypatch):
     monkeypatch.setattr("chain.store.db.READ_CACHE_ENTRIES", 4)       # force it to start over often
+    monkeypatch.setattr("chain.store.db.READ_CACHE_BYTES", 40)
     big = b"x" * (16 * 1024 + 1)                                       # never cached
     with StateStore.open(tmp_path / "s", sync=False) as store:
         model: dict[bytes, bytes] = {}

@@ -24,6 +24,8 @@ from ..context import Context
 from ..errors import AppError, ContractError, InvalidRequest, NotFound, Unauthorized
 from ..events import CONTRACT_ADDRESS_KEY, Event, contract_events
 from . import state
+from .dispatch import dispatch_submessages
+from .querier import ChainQuerier
 from .state import CodeInfo, ContractInfo, HistoryEntry
 
 MAX_LABEL_LENGTH = 128          # wasmd MaxLabelSize
@@ -198,8 +200,6 @@ class WasmKeeper:
 
     def _vm_call(self, ctx: Context, code: CodeInfo, contract: str, entry: str, args: list[bytes], *,
                  meter: GasMeter, read_only: bool, depth: int = 0) -> bytes:
-        from .querier import ChainQuerier  # circular: the querier calls back into the keeper
-
         checksum = bytes.fromhex(code.checksum)
         store = ctx.store
         return self.vm.call(
@@ -218,8 +218,6 @@ class WasmKeeper:
         return response
 
     def _handle_response(self, ctx: Context, contract: str, response: dict[str, Any], events: list[Event]) -> Outcome:
-        from .dispatch import dispatch_submessages
-
         try:
             events.extend(contract_events(contract, response.get("attributes"), response.get("events")))
         except InvalidRequest as exc:
