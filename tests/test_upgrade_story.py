@@ -313,4 +313,6 @@ def test_6_a_genesis_contract_is_migrated_by_governance(story):
     kept = story.client.smart(voting, {"list_proposals": {}})["proposals"]
     assert [p["id"] for p in kept] == [p["id"] for p in proposals] + [proposal_id]   # its state is kept
     assert story.proposal(proposal_id)["status"] == "executed"
-    assert "proposal" in story.ok("gov", "list")
+    rows = [line.split()[:2] for line in story.ok("gov", "list").splitlines()[1:]]
+    assert rows == [["1", "executed"], ["2", "executed"], ["3", "rejected"], ["4", "passed"], ["5", "passed"],
+                    [str(proposal_id), "executed"]]
