@@ -5,7 +5,8 @@ subscribers there are), in the order a client reads them:
 
     {"height": H, "kind": "block", "hash", "time_ns", "proposer", "app_hash", "num_txs", "validator_updates"}
     {"height": H, "kind": "tx", "index", "hash", "tx", "code", "codespace", "log", "gas_used", "gas_wanted", "events"}
-    {"height": H, "kind": "event", "source": "begin_block"|"tx"|"end_block", "tx_hash", "tx_index", "type", "attributes"}
+    {"height": H, "kind": "event", "source": "begin_block"|"tx"|"end_block", "tx_hash", "tx_index",
+     "type", "attributes"}
 
 Events come begin_block first, then each tx's (tx_hash and tx_index are null outside txs), then
 end_block. The same feed is built from a live commit (the block and ``App.finalize_block``'s
@@ -33,6 +34,7 @@ PROPOSAL_KEY = "proposal_id"             # the voting contract's attribute namin
 MAX_EVENT_TYPE_CHARS = 128
 MAX_HEIGHT = (1 << 63) - 1
 MAX_PROPOSAL_ID = (1 << 64) - 1          # a u64 in the voting contract
+TX_RESULT_FIELDS = ("code", "codespace", "log", "gas_used", "gas_wanted", "data")
 SUBSCRIBE_FIELDS = {"kinds", "contract", "event_type", "proposal_id", "from_height"}
 
 
@@ -152,14 +154,16 @@ class HeightFeed:
             "height": height, "kind": "block", "hash": sha256(canonical_json(header)).hex(),
             "time_ns": header.get("time_ns"), "proposer": header.get("proposer"),
             "app_hash": app_hash.hex() if isinstance(app_hash, (bytes, bytearray)) else app_hash,
-            "num_txs": len(txs), "validator_updates": results.get("validator_updates", [])}, ())]
+            "num_txs": len(txs),
+            "validator_updates": json.loads(canonical_json(results.get("validator_updates", [])))}, ())]
         items += _event_items(height, "begin_block", None, None, results.get("begin_block", {}).get("events", []))
         event_items: list[FeedItem] = []
         for index, (raw, result) in enumerate(zip(txs, results.get("tx_results", []))):
             tx_hash = sha256(raw).hex().upper()
-            events = result.get("events", [])
+            events = [_event_json(e) for e in result.get("events", [])]
             items.append(_item("tx", {"height": height, "kind": "tx", "index": index, "hash": tx_hash,
-                                      "tx": b64encode(raw), **result}, tuple(EventView.of(e) for e in events)))
+                                      "tx": b64encode(raw), **{k: result.get(k) for k in TX_RESULT_FIELDS},
+                                      "events": events}, tuple(EventView.of(e) for e in events)))
             event_items += _event_items(height, "tx", tx_hash, index, events)
         items += event_items
         items += _event_items(height, "end_block", None, None, results.get("end_block", {}).get("events", []))
@@ -176,8 +180,13 @@ class HeightFeed:
 def _event_items(height: int, source: str, tx_hash: str | None, tx_index: int | None,
                  events: list[dict[str, Any]]) -> list[FeedItem]:
     return [_item("event", {"height": height, "kind": "event", "source": source, "tx_hash": tx_hash,
-                            "tx_index": tx_index, "type": e.get("type"), "attributes": e.get("attributes", [])},
-                  (EventView.of(e),)) for e in events]
+                            "tx_index": tx_index, **_event_json(e)}, (EventView.of(e),)) for e in events]
+
+
+def _event_json(event: dict[str, Any]) -> dict[str, Any]:
+    """One key order for an event, whether it comes from a live answer or from the store's canonical JSON."""
+    return {"type": event.get("type"),
+            "attributes": [{"key": a.get("key"), "value": a.get("value")} for a in event.get("attributes", [])]}
 
 
 def _item(kind: str, message: dict[str, Any], events: tuple[EventView, ...]) -> FeedItem:

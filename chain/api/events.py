@@ -166,6 +166,8 @@ class EventHub:
                 self._live.discard(subscriber)
                 self.slow_disconnects += 1
                 subscriber.kick(CLOSE_SLOW, f"slow consumer: resume with from_height={subscriber.delivered + 1}")
+                log.info("disconnecting a slow /events client at %s: %d heights behind", subscriber.ip,
+                         self.node.height - subscriber.delivered)
 
     def feed_at(self, height: int) -> HeightFeed | None:
         """A stored height's messages, for replay; None if the store does not have it (pruned)."""
@@ -236,6 +238,9 @@ class _Session:
                     break
         except (ConnectionError, RuntimeError):
             pass
+        except Exception:  # noqa: BLE001 - our bug: close this socket, keep the node serving
+            log.exception("reading /events messages from %s failed", self.subscriber.ip)
+            self.subscriber.kick(WSCloseCode.INTERNAL_ERROR, "internal error: please report it with the node log")
         finally:
             self.subscriber.ended.set()
 
@@ -300,6 +305,9 @@ class _Session:
                     await self._send_feed(subscription, feed)
         except (ConnectionError, RuntimeError):
             subscriber.ended.set()              # the client went away mid-write
+        except Exception:  # noqa: BLE001 - our bug: tell the client, keep the node serving
+            log.exception("the /events stream to %s failed", subscriber.ip)
+            subscriber.kick(WSCloseCode.INTERNAL_ERROR, "internal error: please report it with the node log")
 
     async def _send_feed(self, subscription: Subscription, feed: HeightFeed) -> None:
         for text in feed.select(subscription):

@@ -13,10 +13,10 @@ mempool the server decodes it, checks the signature, runs the chain's static was
 ``max_code_proposal_bytes`` limit, then dry-runs the proposal against the latest state (admins group
 membership, migrate target, code already pending). Every refusal answers at once, with the reason and
 nothing spent: 422 for a proposal the chain would refuse, 400 for a malformed request. Only then is
-the tx submitted like POST /txs; with ``?wait=commit`` the answer links the opened proposal.
+the tx submitted like POST /txs; with ``?wait=commit`` the answer links the opened proposal
+(GET /gov/proposals/{id}); the upgraded contract's code history is GET /contracts/{address}/history.
 
-The module registers its routes with ``register(app)`` and describes them in OPENAPI_PATHS
-(OpenAPI 3 path items), the convention of chain/api/server.py's route modules.
+A route module as server.py describes: ``register(app)`` and ``OPENAPI_PATHS``.
 """
 from __future__ import annotations
 

@@ -165,7 +165,8 @@ def render(node: Any, history: CommitHistory, events: dict[str, int] | None) -> 
     counter("conclave_consensus_dropped_messages_total", "Consensus messages dropped as malformed or stale.",
             [({}, int(getattr(driver, "dropped", 0)) if driver is not None else 0)])
     counter("conclave_p2p_frames_total", "P2P frames received and sent since start.",
-            [({"direction": "in"}, int(p2p.get("frames_in", 0))), ({"direction": "out"}, int(p2p.get("frames_out", 0)))])
+            [({"direction": "in"}, int(p2p.get("frames_in", 0))),
+             ({"direction": "out"}, int(p2p.get("frames_out", 0)))])
     counter("conclave_p2p_dropped_frames_total", "P2P frames dropped (full queues) since start.",
             [({}, int(p2p.get("dropped", 0)))])
     if events is not None:

@@ -121,8 +121,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
     for path, methods in paths.items():
         for method, op in methods.items():
             if isinstance(op, dict) and not op.get("operationId"):
-                op["operationId"] = method + "".join(
-                    part.strip("{}").replace("-", "_").title().replace("_", "") for part in path.split("/"))
+                words = "".join(c if c.isalnum() else " " for c in path).split()
+                op["operationId"] = method + "".join(word.title() for word in words)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "Conclave node API", "version": API_VERSION,

@@ -19,13 +19,13 @@ from aiohttp import web
 from ..app.tx import TxError, decode_tx
 from ..codec import DecodeError, b64decode, b64encode, canonical_json
 from ..crypto.keys import SIGNATURE_BYTES
+from ..node import TxRefused
 from ..store import TxRecord
 from .context import node_of
 from .errors import ApiError
 from .inputs import address, json_body, limit as parse_limit, params, tx_hash
-from .openapi import (ADDRESS, ANY_OBJECT, BASE64, COIN, HEX32, INTEGER, STRING, array, nullable, obj, operation,
-                      page, path_param, query_param)
-from ..node import TxRefused
+from .openapi import (ADDRESS, ANY_OBJECT, BASE64, COIN, HEX32, INTEGER, STRING, array, obj, operation, page,
+                      path_param, query_param)
 
 TAG = "txs"
 COMMIT_WAIT_BLOCKS = 30          # ?wait=commit gives up after this many block times...

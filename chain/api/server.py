@@ -26,19 +26,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .context import GENESIS_CONTRACTS_KEY, NODE_KEY, app_query, node_of
-from .errors import MAX_BODY_BYTES, ApiError, error_response, errors_middleware
-from .inputs import HEX_HASH_CHARS, MAX_HEIGHT, json_body
+from .context import GENESIS_CONTRACTS_KEY, NODE_KEY
+from .errors import MAX_BODY_BYTES, ApiError, errors_middleware
 from . import gov, openapi, routes_chain, routes_contracts, routes_gov, routes_txs
 from . import events, metrics
 from ..node import Node
 
-__all__ = ["make_app", "serve", "parse_listen", "ApiError", "NODE_KEY", "MAX_BODY_BYTES", "node_of", "app_query",
-           "json_body", "error_response"]
-
-# The names route modules written against the first server.py used; new code imports from the modules above.
-_node, _json_body, _query, _error_response, _errors = node_of, json_body, app_query, error_response, errors_middleware
-_ = (HEX_HASH_CHARS, MAX_HEIGHT)
+__all__ = ["make_app", "serve", "parse_listen", "ApiError", "NODE_KEY", "MAX_BODY_BYTES"]
 
 
 def make_app(node: Node) -> web.Application:

@@ -13,6 +13,7 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from chain.app.tx import Execute, ProposeCode, Send, TxBody, encode_tx, sign_doc
 from chain.vm.validation import MAX_WASM_SIZE
@@ -37,13 +38,8 @@ def b64(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    node = GovNode(tmp_path_factory.mktemp("gov-http"))
-    try:
-        node.wait_height(1)
-        yield node
-    finally:
-        node.stop()
+def node(gov_nodes) -> GovNode:
+    return gov_nodes["http"]
 
 
 def assert_error(answer, status: int, code: str, *fragments: str) -> None:
@@ -97,6 +93,11 @@ def test_check_gives_the_reason_for_a_bad_file(node, wasm, reason):
     (b"[]", "application/json", 400, "invalid_request"),
     (b"garbage without any boundary", "multipart/form-data; boundary=xyz", 400, "invalid_multipart"),
     (b"", "multipart/form-data", 400, "invalid_multipart"),
+    (b'--xyz\r\nContent-Disposition: form-data; name="wasm"\r\n\r\n\x00asm', "multipart/form-data; boundary=xyz",
+     400, "invalid_multipart"),                                             # no closing boundary
+    (b"--xyz\r\n\r\nno headers\r\n--xyz--\r\n", "multipart/form-data; boundary=xyz", 400, "invalid_multipart"),
+    (b"--xyz\r\nContent-Type: multipart/mixed; boundary=abc\r\n\r\n--abc--\r\n--xyz--\r\n",
+     "multipart/form-data; boundary=xyz", 400, "invalid_multipart"),       # a nested multipart
 ])
 def test_check_refuses_malformed_requests(node, body, kind, status, code):
     assert_error(node.post("/gov/code-proposals/check", body, kind), status, code)
@@ -111,6 +112,19 @@ def test_check_refuses_bad_multipart_parts(node):
     assert_error(node.post("/gov/code-proposals/check", body, kind), 400, "invalid_request", "wasm part is missing")
     body, kind = multipart([("wasm", b"\x00" * (MAX_WASM_SIZE + 2), "big.wasm")])
     assert_error(node.post("/gov/code-proposals/check", body, kind), 413, "body_too_large")
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/gov/code-proposals", "/gov/code-proposals/check"]),
+       kind=st.sampled_from([None, "application/json", "application/wasm", "multipart/form-data; boundary=b",
+                             "multipart/form-data", "text/plain"]),
+       body=st.binary(max_size=512) | st.builds(lambda tail: b"--b\r\nContent-Disposition: form-data; name=\"signed_tx\""
+                                                             b"\r\n\r\n" + tail, st.binary(max_size=256)))
+def test_hostile_bodies_are_refused_with_the_error_shape(node, path, kind, body):
+    answer = node.post(path, body, kind)
+    assert answer.status < 500, answer.body
+    if answer.status >= 400:
+        assert set(answer.body) == {"error"} and {"code", "message"} <= set(answer.body["error"])
 
 
 # --- POST /gov/code-proposals: refusals -------------------------------------------------------------

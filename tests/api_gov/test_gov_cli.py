@@ -29,13 +29,8 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    node = GovNode(tmp_path_factory.mktemp("gov-cli"))
-    try:
-        node.wait_height(1)
-        yield node
-    finally:
-        node.stop()
+def node(gov_nodes) -> GovNode:
+    return gov_nodes["cli"]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +65,8 @@ def test_a_bad_file_is_refused_locally_with_the_reason(gov, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["propose-upgrade", "--wasm", str(V2_FILE), "--from", "member1", "--migrate-msg", "{}"], "--migrate-msg needs --contract"),
+    (["propose-upgrade", "--wasm", str(V2_FILE), "--from", "member1", "--migrate-msg", "{}"],
+     "--migrate-msg needs --contract"),
     (["propose-upgrade", "--wasm", str(V2_FILE), "--from", "member1", "--contract", "x", "--migrate-msg", "[1]"],
      "must be a JSON object"),
     (["propose-upgrade", "--wasm", str(V2_FILE), "--from", "member1", "--contract", "x", "--migrate-msg", "{oops"],

@@ -8,7 +8,7 @@ in every node's chain. Everything is seeded and every wait is bounded.
 from __future__ import annotations
 
 import random
-import signal
+import time
 
 import pytest
 
@@ -16,6 +16,7 @@ from cluster import Cluster, TxLoad
 from support import devnet_genesis
 
 pytestmark = pytest.mark.timeout(600)
+PAUSE_S = 4.0            # > propose + prevote + precommit timeouts of round 0 (FAST_TIMEOUTS: 1 + 0.4 + 0.4 s)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,10 @@ def test_kill_9_and_restart_each_validator_in_turn(net):
 
 
 def test_pause_one_longer_than_the_timeouts(net):
-    net.pause(3)
+    net.pause(3)                                        # SIGSTOP: alive, holding its sockets, silent
     net.wait_progress(3, among=[0, 1, 2])
+    time.sleep(PAUSE_S)                                 # longer than every timeout of a round
+    net.wait_progress(1, among=[0, 1, 2])
     net.resume(3)
     settle(net)
 
