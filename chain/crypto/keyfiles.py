@@ -27,7 +27,7 @@ import warnings
 from pathlib import Path
 
 from . import sha256
-from .keys import PUBKEY_BYTES, SEED_BYTES, PrivateKey
+from .keys import PUBKEY_BYTES, SEED_BYTES, PrivateKey, write_private_file
 from ..codec import DecodeError, b64decode, b64encode
 
 __all__ = [
@@ -181,34 +181,11 @@ def _read(path: Path) -> object:
 
 
 def _write_new(path: Path, doc: dict[str, object]) -> None:
-    """Write ``path`` atomically with mode 0600 (temp file, fsync, hard link), refusing to replace a file."""
-    data = (json.dumps(doc, indent=2) + "\n").encode()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    """Write ``path`` atomically with mode 0600, refusing to replace a file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        write_private_file(path, (json.dumps(doc, indent=2) + "\n").encode())
+    except FileExistsError:
+        raise KeyFileError(f"key file {path} already exists: it is never overwritten; "
+                           "delete it first if you really mean to replace the key") from None
     except OSError as exc:
         raise KeyFileError(f"cannot write key file {path}: {exc.strerror}") from None
-    try:
-        try:
-            os.fchmod(fd, FILE_MODE)      # O_CREAT's mode passes through the umask; make it exact
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)            # atomic, and never clobbers an existing key
-        except FileExistsError:
-            raise KeyFileError(f"key file {path} already exists: it is never overwritten; "
-                               "delete it first if you really mean to replace the key") from None
-        except OSError as exc:
-            raise KeyFileError(f"cannot write key file {path}: {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -178,7 +178,10 @@ class Keyring:
         if file.exists():
             raise KeyringError(f"a key named {name!r} already exists in {self.path}: choose another name "
                                "or delete the old key file first")
-        _write_new_file(file, json.dumps(record, indent=2).encode() + b"\n")
+        try:
+            write_private_file(file, json.dumps(record, indent=2).encode() + b"\n")
+        except FileExistsError:
+            raise KeyringError(f"a key named {name!r} already exists in {file.parent}") from None
         return info
 
     def list(self) -> list[KeyInfo]:
@@ -311,8 +314,16 @@ def _derive(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes
                                     opslimit=opslimit, memlimit=memlimit)
 
 
-def _write_new_file(file: Path, data: bytes) -> None:
-    """Write ``file`` atomically with mode 0600, refusing to replace an existing file."""
+def write_private_file(file: Path, data: bytes) -> None:
+    """Write ``file`` atomically with mode 0600 (temp file, fsync, hard link, directory fsync).
+
+    Raises FileExistsError rather than replace a file (a key is never overwritten), OSError if it
+    cannot be written. Shared by the keyring and the node's key files (keyfiles.py).
+    """
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:     # something that is not a directory stands in the way: not "the key exists"
+        raise NotADirectoryError(20, "Not a directory", str(file.parent)) from None
     tmp = file.with_name(f".{file.name}.{os.getpid()}.{nacl.utils.random(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
@@ -324,12 +335,9 @@ def _write_new_file(file: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        try:
-            os.link(tmp, file)  # atomic and never clobbers: a concurrent add of the same name fails here
-        except FileExistsError:
-            raise KeyringError(f"a key named {file.name[:-len(SUFFIX)]!r} already exists in {file.parent}") from None
+        os.link(tmp, file)            # atomic, and never clobbers: a concurrent writer of the same name fails here
     finally:
-        os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
     dir_fd = os.open(file.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -3,38 +3,23 @@ and the real txs that give its routes something to show: a send, two governance 
 from __future__ import annotations
 
 import json
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from chain.api.client import ApiClientError, Client
 from chain.app.tx import Execute, Send, build_tx
 from chain.crypto.keys import PrivateKey
-from support import ROOT, devnet_genesis, make_validator_home
+from nodeproc import BLOCK_TIME, START_DEADLINE_S, NodeProcess, free_port  # noqa: F401 - re-exported
+from support import devnet_genesis, devnet_key, make_validator_home
 
-BLOCK_TIME = "0.2"
-START_DEADLINE_S = 90.0        # bounds, never assertions on speed
-POLL_S = 0.05
 HTTP_TIMEOUT_S = 30.0
 
 
 def member_key(n: int) -> PrivateKey:
     """Devnet member N (1-based), from the public seed genesis/README.md names."""
-    return PrivateKey.from_seed(sha256(f"devnet/member/{n}".encode()).digest())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return devnet_key("member", n)
 
 
 def http(url: str, method: str = "GET", body: bytes | None = None,
@@ -50,45 +35,6 @@ def http(url: str, method: str = "GET", body: bytes | None = None,
         return status, json.loads(raw), got
     except ValueError:
         return status, None, got
-
-
-class NodeProcess:
-    """`conclave start` in a subprocess on a fresh home; ``stop`` is kill -9."""
-
-    def __init__(self, home: Path):
-        self.home = home
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.client = Client(self.url, timeout=HTTP_TIMEOUT_S)
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "NodeProcess":
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chain.cli", "start", "--home", str(self.home), "--api",
-             f"127.0.0.1:{self.port}", "--block-time", BLOCK_TIME],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(self.home / "node.log").open("ab"))
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def log(self) -> str:
-        return (self.home / "node.log").read_text(errors="replace")[-4000:]
-
-    def wait_height(self, height: int) -> dict:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while time.monotonic() < deadline:
-            assert self.proc is not None and self.proc.poll() is None, self.log()
-            try:
-                status = self.client.status()
-                if status["height"] >= height:
-                    return status
-            except ApiClientError:
-                pass
-            time.sleep(POLL_S)
-        raise AssertionError(f"node did not reach height {height}: {self.log()}")
 
 
 @dataclass

@@ -10,12 +10,8 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import socket
 import struct
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,63 +19,28 @@ from typing import Any
 
 import aiohttp
 
-from chain.api.client import ApiClientError, Client
 from chain.app.tx import build_tx
 from chain.crypto.keys import PrivateKey
-from support import ROOT
+
+import nodeproc
+from nodeproc import START_DEADLINE_S, free_port  # noqa: F401 - re-exported for the tests
 
 CHAIN_ID = "conclave-devnet"
-BLOCK_TIME = "0.2"
-START_DEADLINE_S = 90.0        # bounds, never assertions on speed
 WAIT_S = 60.0                  # the longest any single wait in these tests may take
-POLL_S = 0.05
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NodeProcess:
-    """`conclave start --log-format json` in a subprocess; stderr (the log) goes to HOME/node.log."""
+class NodeProcess(nodeproc.NodeProcess):
+    """`conclave start --log-format json`; stderr (the log) goes to HOME/node.log."""
 
     def __init__(self, home: Path):
-        self.home = home
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(home, extra_args=["--log-format", "json"], client_timeout=WAIT_S)
         self.ws_url = f"{self.url}/events"
-        self.client = Client(self.url, timeout=WAIT_S)
-        self.log_path = home / "node.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "NodeProcess":
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chain.cli", "start", "--home", str(self.home), "--api",
-             f"127.0.0.1:{self.port}", "--block-time", BLOCK_TIME, "--log-format", "json"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log_path.open("ab"))
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
 
     def height(self) -> int:
         return self.client.status()["height"]
 
     def wait_height(self, height: int, deadline_s: float = START_DEADLINE_S) -> int:
-        deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline:
-            assert self.proc is not None and self.proc.poll() is None, self.log_path.read_text()[-4000:]
-            try:
-                now = self.height()
-                if now >= height:
-                    return now
-            except ApiClientError:
-                pass
-            time.sleep(POLL_S)
-        raise AssertionError(f"node did not reach height {height}: {self.log_path.read_text()[-4000:]}")
+        return super().wait_height(height, deadline_s)["height"]
 
     def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
         try:

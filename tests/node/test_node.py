@@ -6,11 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from hashlib import sha256
@@ -19,14 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from chain.api.client import ApiClientError, Client
 from chain.cli import main
 from chain.crypto.keys import Keyring, PrivateKey
+from nodeproc import NodeProcess, free_port
 from support import ROOT, devnet_genesis, make_validator_home
 
-BLOCK_TIME = "0.2"
-START_DEADLINE_S = 60.0        # bounds, never assertions on speed
-POLL_S = 0.05
 
 
 def member_key(n: int) -> PrivateKey:
@@ -43,48 +37,6 @@ def built_genesis() -> tuple[bytes, dict[str, str]]:
 @pytest.fixture(scope="module")
 def genesis_json(built_genesis) -> bytes:
     return built_genesis[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NodeProcess:
-    """`conclave start` in a subprocess; ``kill`` is kill -9."""
-
-    def __init__(self, home: Path):
-        self.home = home
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.client = Client(self.url, timeout=30)
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "NodeProcess":
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chain.cli", "start", "--home", str(self.home), "--api",
-             f"127.0.0.1:{self.port}", "--block-time", BLOCK_TIME],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(self.home / "node.log").open("ab"))
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def wait_height(self, height: int) -> dict:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while time.monotonic() < deadline:
-            assert self.proc is not None and self.proc.poll() is None, (self.home / "node.log").read_text()
-            try:
-                status = self.client.status()
-                if status["height"] >= height:
-                    return status
-            except ApiClientError:
-                pass
-            time.sleep(POLL_S)
-        raise AssertionError(f"node did not reach height {height}: {(self.home / 'node.log').read_text()}")
 
 
 @pytest.fixture

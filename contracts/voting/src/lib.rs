@@ -11,6 +11,9 @@ pub mod state;
 
 pub use crate::error::ContractError;
 
+// With the `library` feature another contract (test-voting-v2) links this crate and exports
+// its own entry points; two definitions of one export would not link.
+#[cfg(not(feature = "library"))]
 conclave_sdk::entry_points! {
     instantiate => contract::instantiate,
     execute => contract::execute,
