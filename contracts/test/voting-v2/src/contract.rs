@@ -33,7 +33,8 @@ pub fn query(deps: Deps, env: Env, msg: Value) -> Result<Binary, ContractError> 
     if msg.get("version").is_some() {
         let V2QueryMsg::Version {} = serde_json::from_value(msg)
             .map_err(|e| StdError::parse_err("test_voting_v2::msg::V2QueryMsg", e))?;
-        let version: ContractVersion = state::load(deps.storage, state::CONTRACT_INFO)?;
+        let version: ContractVersion = state::may_load(deps.storage, state::CONTRACT_INFO)?
+            .ok_or_else(|| StdError::not_found("voting::state::ContractVersion"))?;
         return Ok(to_json_binary(&version)?);
     }
     let msg: QueryMsg = conclave_sdk::from_json(serde_json::to_vec(&msg).map_err(|e| StdError::serialize_err("Value", e))?)?;
@@ -66,4 +67,81 @@ pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, C
         .add_attribute("action", "migrate")
         .add_attribute("from_version", from.version)
         .add_attribute("version", CONTRACT_VERSION))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conclave_sdk::serde_json::json;
+    use conclave_sdk::testing::{mock_dependencies, mock_env, MemoryStorage, MockApi, MockQuerier};
+    use conclave_sdk::{from_json, Addr, OwnedDeps};
+    use voting::msg::{Decimal, Proposers, VotingRules};
+    use voting::state::Config;
+
+    type TestDeps = OwnedDeps<MemoryStorage, MockApi, MockQuerier>;
+
+    /// A v1 instance as genesis leaves it: its config and v1's version record.
+    fn v1_instance() -> TestDeps {
+        let mut deps = mock_dependencies();
+        let rules = VotingRules {
+            voting_period: 100,
+            quorum: Decimal::parse("0.3").unwrap(),
+            threshold: Decimal::parse("0.51").unwrap(),
+            allow_end_early: true,
+        };
+        let config =
+            Config { rules, electorate: Addr::unchecked("electorate"), admins_group: None, proposers: Proposers::Members };
+        state::save_config(&mut deps.storage, &config).unwrap();
+        set_version(&mut deps, "voting", V1_VERSION);
+        deps
+    }
+
+    fn set_version(deps: &mut TestDeps, contract: &str, version: &str) {
+        let version = ContractVersion { contract: contract.into(), version: version.into() };
+        state::save(&mut deps.storage, state::CONTRACT_INFO, &version).unwrap();
+    }
+
+    fn raw_query(deps: &TestDeps, msg: Value) -> Result<Binary, ContractError> {
+        query(deps.as_ref(), mock_env(), msg)
+    }
+
+    #[test]
+    fn migrate_from_v1_records_v2_and_keeps_state() {
+        let mut deps = v1_instance();
+        let config_before = raw_query(&deps, json!({"config": {}})).unwrap();
+        let res = migrate(deps.as_mut(), mock_env(), MigrateMsg {}).unwrap();
+        assert!(res.attributes.iter().any(|a| a.key == "from_version" && a.value == V1_VERSION));
+        let version: ContractVersion = from_json(raw_query(&deps, json!({"version": {}})).unwrap()).unwrap();
+        assert_eq!(version, ContractVersion { contract: "voting".into(), version: "2.0.0".into() });
+        assert_eq!(raw_query(&deps, json!({"config": {}})).unwrap(), config_before);
+        // Migrating again onto the same code is harmless.
+        migrate(deps.as_mut(), mock_env(), MigrateMsg {}).unwrap();
+    }
+
+    #[test]
+    fn migrate_refuses_other_contracts_and_versions() {
+        for (contract, version) in [("group", "0.1.0"), ("voting", "0.0.9"), ("voting", "3.0.0")] {
+            let mut deps = v1_instance();
+            set_version(&mut deps, contract, version);
+            let err = migrate(deps.as_mut(), mock_env(), MigrateMsg {}).unwrap_err().to_string();
+            assert!(err.contains("only voting 0.1.0 can be upgraded"), "{}", err);
+            let kept: Option<ContractVersion> = state::may_load(&deps.storage, state::CONTRACT_INFO).unwrap();
+            assert_eq!(kept.unwrap().version, version);
+        }
+        let mut deps = mock_dependencies();
+        let err = migrate(deps.as_mut(), mock_env(), MigrateMsg {}).unwrap_err().to_string();
+        assert!(err.contains("records no version"), "{}", err);
+        assert!(from_json::<MigrateMsg>(br#"{"count":1}"#).is_err());
+    }
+
+    #[test]
+    fn queries_v1_messages_and_refuses_bad_ones() {
+        let deps = v1_instance();
+        let rules: VotingRules = from_json(raw_query(&deps, json!({"rules": {}})).unwrap()).unwrap();
+        assert_eq!(rules.voting_period, 100);
+        let err = raw_query(&deps, json!({"no_such_query": {}})).unwrap_err().to_string();
+        assert!(err.contains("unknown variant"), "{}", err);
+        let err = raw_query(&deps, json!({"version": {"extra": 1}})).unwrap_err().to_string();
+        assert!(err.contains("unknown field"), "{}", err);
+    }
 }
