@@ -47,6 +47,13 @@ def cmd_wasm_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tui(args: argparse.Namespace) -> int:
+    """The terminal UI is not built yet (issue 7): say what to use meanwhile instead of failing obscurely."""
+    print("conclave tui: the member terminal UI is not built yet. Meanwhile: `conclave gov list|show|vote`, "
+          f"`conclave query --help`, or the HTTP API ({args.node}/openapi.json).", file=sys.stderr)
+    return 2
+
+
 def cmd_devnet(args: argparse.Namespace) -> int:
     """Prepare (once) and run the local devnet: N validator processes on loopback; see chain/devnet.py."""
     from . import devnet
@@ -159,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conclave", description="A consortium chain governed by its members.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("version", help="print versions").set_defaults(func=cmd_version)
+    tui = sub.add_parser("tui", help="the member terminal UI (not built yet: says what to use meanwhile)")
+    tui.add_argument("--node", default="http://127.0.0.1:1317")
+    tui.add_argument("--key", default=None)
+    tui.add_argument("--home", default=None)
+    tui.set_defaults(func=cmd_tui)
     wasm = sub.add_parser("wasm", help="contract tools").add_subparsers(dest="wasm_command", required=True)
     check = wasm.add_parser("check", help="run the chain's upload checks on a .wasm (or .wasm.gz) file")
     check.add_argument("file")
