@@ -18,7 +18,8 @@ TARGET=wasm32-unknown-unknown
 DEBIAN_REGISTRY=/usr/share/cargo/registry
 # Debian packages the build needs; apt pulls in their dependencies.
 REQUIRED_PACKAGES=(rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev
-                   librust-serde-json-dev librust-base64-dev python3 binaryen)
+                   librust-serde-json-dev librust-base64-dev python3 binaryen lld-14)
+# lld-14 provides rust-lld, the wasm32 linker (only a Recommends of libstd-rust-dev-wasm32).
 
 usage() {
     echo "usage: $0 [--check]" >&2
@@ -52,17 +53,26 @@ ensure_packages() {
     fi
 }
 
-# Prints "crate-name artifact_name" for every workspace member that is a cdylib.
+# Prints "crate-name artifact_name" for every workspace member that is a cdylib; with
+# "isolated", only those that link another contract crate (e.g. test-voting-v2 links voting
+# with its `library` feature). Those are built on their own: in one workspace build cargo
+# would unify the features and strip the linked contract's own entry points.
 list_contracts() {
     /usr/bin/cargo metadata --format-version 1 --no-deps --offline --locked \
         --manifest-path "$CONTRACTS_DIR/Cargo.toml" |
     python3 -c '
 import json, sys
+only_isolated = sys.argv[1:] == ["isolated"]
 meta = json.load(sys.stdin)
+contracts = {p["name"] for p in meta["packages"]
+             if any("cdylib" in t["crate_types"] for t in p["targets"])}
 for pkg in sorted(meta["packages"], key=lambda p: p["name"]):
-    if any("cdylib" in t["crate_types"] for t in pkg["targets"]):
+    if pkg["name"] not in contracts:
+        continue
+    links_contract = any(d["name"] in contracts and d.get("kind") is None for d in pkg["dependencies"])
+    if links_contract or not only_isolated:
         print(pkg["name"], pkg["name"].replace("-", "_"))
-'
+' "$@"
 }
 
 # Builds all contracts into $CARGO_TARGET_DIR with fixed flags.
@@ -80,19 +90,40 @@ build_contracts() {
 -C link-arg=-s"
     unset RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER CARGO_ENCODED_RUSTFLAGS RUSTDOCFLAGS \
         CARGO_BUILD_RUSTFLAGS CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS || true
+    local entry excludes=()
+    for entry in "${ISOLATED[@]}"; do
+        excludes+=(--exclude "${entry%% *}")
+    done
     log "building for $TARGET (release, --locked --offline)"
     (cd "$CONTRACTS_DIR" && /usr/bin/cargo build --release --locked --offline --quiet \
-        --target "$TARGET" --workspace --lib)
+        --target "$TARGET" --workspace --lib "${excludes[@]}")
+    for entry in "${ISOLATED[@]}"; do
+        log "building ${entry%% *} on its own (it links another contract)"
+        (cd "$CONTRACTS_DIR" && CARGO_TARGET_DIR="$(target_dir_of "${entry#* }")" /usr/bin/cargo build \
+            --release --locked --offline --quiet --target "$TARGET" --package "${entry%% *}" --lib)
+    done
+}
+
+# The cargo target directory an artifact is built in.
+target_dir_of() {
+    local entry
+    for entry in "${ISOLATED[@]}"; do
+        if [[ "${entry#* }" == "$1" ]]; then
+            echo "$CONTRACTS_DIR/target/isolated/$1"
+            return
+        fi
+    done
+    echo "$CONTRACTS_DIR/target"
 }
 
 linked_path() {
-    echo "$CONTRACTS_DIR/target/$TARGET/release/$1.wasm"
+    echo "$(target_dir_of "$1")/$TARGET/release/$1.wasm"
 }
 
 # The artifact: the linked module shrunk by binaryen's wasm-opt (deterministic for one
 # version; Debian pins it). -Oz takes ~20% off serde-heavy contracts, keeps the MVP feature set.
 built_path() {
-    echo "$CONTRACTS_DIR/target/$TARGET/release/$1.opt.wasm"
+    echo "$(target_dir_of "$1")/$TARGET/release/$1.opt.wasm"
 }
 
 optimize_contracts() {
@@ -110,6 +141,7 @@ sha256_of() {
 
 ensure_packages
 mapfile -t CONTRACTS < <(list_contracts)
+mapfile -t ISOLATED < <(list_contracts isolated)
 if ((${#CONTRACTS[@]} == 0)); then
     echo "[contracts] no contract crates found in $CONTRACTS_DIR/Cargo.toml" >&2
     exit 1

@@ -2,21 +2,16 @@
 
 An admin (member1) checks a contract with curl, signs a code proposal with the CLI and posts it
 with curl; the circle (member1..3) votes with `conclave gov vote`, anyone executes, and the new
-code id appears. Then the admin upgrades a contract governed by the voting contract to a new
-version with `conclave gov propose-upgrade`: after the vote and execution the contract runs the
-new code id, its history shows the migration, its state is preserved and the new behaviour is
-live on every node. A non-admin's proposal is refused at once, a proposal the members reject
-stores nothing and its code is pruned, and migrations that fail (the migrate entry point errors,
-or the new code has none) leave the old code, state and history exactly as they were. Last,
-a genesis contract (voting itself) is migrated by a proposal, and its history shows it.
-
-Why the upgraded contract is a test counter and not a genesis contract: the artifacts hold no
-second version of any genesis contract (contracts/artifacts has one build each), and proposing a
-genesis contract's own code again stores nothing new (the chain keeps one code per checksum), so
-no new code id could appear. test_counter -> test_counter_v2 is the one v1 -> v2 pair with a
-migrate entry point; its v1 code enters through a code proposal here, like any code, and the
-counter is instantiated with the voting contract as its admin, as genesis does for its contracts.
-The last step still shows a genesis contract migrated by governance (to the code it runs).
+code id appears. Then the admin upgrades the live genesis voting contract to its version 2
+(contracts/test/voting-v2: v1's code linked as a library, plus a `{"version":{}}` query and a
+migrate that accepts only voting 0.1.0) with `conclave gov propose-upgrade`: after the vote and
+execution voting runs the new code id, its history shows the migration, its proposals and votes
+are all there, the new query answers on every node (v1 refused it), and governance goes on on
+v2: every later proposal of the story is opened, voted and executed by the upgraded contract.
+A test counter governed by voting is upgraded the same way (v1 -> v2 with a new behaviour);
+a non-admin's proposal is refused at once, a proposal the members reject stores nothing and its
+code is pruned, and migrations that fail (the migrate entry point errors, or the new code has
+none) leave the counter's code, state and history exactly as they were.
 """
 from __future__ import annotations
 
@@ -48,7 +43,8 @@ STEP_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 60
 CURL = shutil.which("curl")
 V1, V2 = ARTIFACTS / "test_counter.wasm", ARTIFACTS / "test_counter_v2.wasm"
-REFLECT, HOSTILE, VOTING = ARTIFACTS / "test_reflect.wasm", ARTIFACTS / "test_hostile.wasm", ARTIFACTS / "voting.wasm"
+REFLECT, HOSTILE = ARTIFACTS / "test_reflect.wasm", ARTIFACTS / "test_hostile.wasm"
+VOTING_V2 = ARTIFACTS / "test_voting_v2.wasm"
 
 
 def sha(path: Path) -> str:
@@ -89,15 +85,21 @@ class Story:
     def _curl_by_urllib(self, *args: str) -> tuple[int, dict]:
         from api_gov.gov_support import multipart
 
-        parts, url = [], args[-1]
+        parts, url, body, headers = [], args[-1], None, {}
         for flag, value in zip(args[:-1:2], args[1:-1:2]):
-            assert flag == "-F"
-            name, _, spec = value.partition("=")
-            path = self.work / spec[1:]
-            parts.append((name, path.read_bytes(), path.name if spec[0] == "@" else None))
-        body, kind = multipart(parts) if parts else (None, None)
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": kind} if kind else {},
-                                         method="POST" if body is not None else "GET")
+            if flag == "-H":
+                name, _, header = value.partition(": ")
+                headers[name] = header
+            elif flag == "-d":
+                body = value.encode()
+            else:
+                assert flag == "-F", flag
+                name, _, spec = value.partition("=")
+                path = self.work / spec[1:]
+                parts.append((name, path.read_bytes(), path.name if spec[0] == "@" else None))
+        if parts:
+            body, headers["Content-Type"] = multipart(parts)
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST" if body is not None else "GET")
         try:
             with urllib.request.urlopen(request, timeout=STEP_TIMEOUT_S) as answer:
                 return answer.status, json.loads(answer.read())
@@ -135,7 +137,7 @@ def story(tmp_path_factory):
     work = tmp_path_factory.mktemp("upgrade-story")
     api = free_port_base(VALIDATORS, start=15000)
     p2p = free_port_base(VALIDATORS, start=15300)
-    for artifact in (V1, V2, REFLECT, HOSTILE, VOTING):
+    for artifact in (V1, V2, REFLECT, HOSTILE, VOTING_V2):
         shutil.copy(artifact, work / artifact.name)
     out, err = work / "devnet.out", work / "devnet.err"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
@@ -213,7 +215,53 @@ def test_1_an_admin_proposes_code_with_curl_and_the_circle_stores_it(story, chap
     assert story.client.code(chapter["v1"])["checksum"] == sha(V1)
 
 
-def test_2_an_admin_upgrades_a_contract_with_the_cli(story, chapter):
+def test_2_an_admin_upgrades_the_genesis_voting_contract(story, chapter):
+    voting = story.voting
+    v1_code = story.client.contract(voting)["code_id"]
+    history = story.client.contract_history(voting)["entries"]
+    with pytest.raises(ApiClientError, match="unknown variant"):                     # v1 has no version query
+        story.client.smart(voting, {"version": {}})
+    status, checked = story.curl("-F", f"wasm=@{VOTING_V2.name}", f"{story.url}/gov/code-proposals/check")
+    assert status == 200 and checked["ok"] is True and "migrate" in checked["entry_points"], checked
+
+    out = story.ok("gov", "propose-upgrade", "--wasm", VOTING_V2.name, "--contract", voting, "--migrate-msg", "{}",
+                   "--title", "Voting v2", "--description", "adds the version query", "--from", "member1")
+    proposal_id = opened_id(out)
+    shown = story.ok("gov", "show", str(proposal_id))
+    assert "[open]" in shown and f"migrate {voting} to code sha256 {sha(VOTING_V2)} with {{}}" in shown
+    assert "now passed" in story.ok("gov", "vote", str(proposal_id), "yes", "--from", "member2")
+    proposals = story.client.smart(voting, {"list_proposals": {}})["proposals"]
+    votes = {p["id"]: story.client.smart(voting, {"list_votes": {"proposal_id": p["id"]}})["votes"] for p in proposals}
+    config = story.client.smart(voting, {"config": {}})
+    codes_before = story.code_ids()
+    out = story.ok("gov", "execute", str(proposal_id), "--from", "member3")
+    v2 = chapter["voting_v2"] = stored_code_id(out)
+    assert f"migrated  {voting} to code id {v2}" in out
+
+    assert v2 not in codes_before and story.code_ids() == codes_before | {v2}           # the new code id
+    assert story.client.contract(voting)["code_id"] == v2 != v1_code
+    after = story.client.contract_history(voting)["entries"]
+    assert after[:len(history)] == history
+    assert [(h["operation"], h["code_id"]) for h in after[len(history):]] == [("migrate", v2)]
+    kept = story.client.smart(voting, {"list_proposals": {}})["proposals"]               # state preserved
+    assert [p["id"] for p in kept] == [p["id"] for p in proposals]
+    assert [p for p in kept if p["id"] != proposal_id] == [p for p in proposals if p["id"] != proposal_id]
+    assert story.proposal(proposal_id)["status"] == "executed"
+    assert {p["id"]: story.client.smart(voting, {"list_votes": {"proposal_id": p["id"]}})["votes"]
+            for p in kept} == votes
+    assert story.client.smart(voting, {"config": {}}) == config
+    for url in story.urls:                                                              # new behaviour, everywhere
+        node = Client(url, timeout=30)
+        wait_for(lambda: node.contract(voting)["code_id"] == v2, STEP_TIMEOUT_S, f"voting on v2 at {url}")
+        status, answer = story.curl("-H", "Content-Type: application/json", "-d", '{"version":{}}',
+                                    f"{url}/contracts/{voting}/smart")
+        assert status == 200 and answer["data"] == {"contract": "voting", "version": "2.0.0"}, answer
+    assert "[executed]" in story.ok("gov", "show", str(proposal_id))
+
+
+def test_3_governance_goes_on_with_voting_v2(story, chapter):
+    """A counter governed by voting is upgraded by a proposal opened, voted and executed on v2."""
+    assert story.client.contract(story.voting)["code_id"] == chapter["voting_v2"]
     key = devnet_key("member", 1)
     answer = story.client.submit_tx(build_tx(
         key, story.client.status()["chain_id"], story.client.account(key.address())["sequence"],
@@ -229,30 +277,20 @@ def test_2_an_admin_upgrades_a_contract_with_the_cli(story, chapter):
     out = story.ok("gov", "propose-upgrade", "--wasm", V2.name, "--contract", counter, "--migrate-msg", "{}",
                    "--title", "Counter v2", "--description", "increment adds 2", "--from", "member1")
     proposal_id = opened_id(out)
-    assert f"{story.url}/gov/proposals/{proposal_id}" in out
-    shown = story.ok("gov", "show", str(proposal_id))
-    assert "[open]" in shown and f"migrate {counter} to code sha256 {sha(V2)} with {{}}" in shown
     assert "now passed" in story.ok("gov", "vote", str(proposal_id), "yes", "--from", "member2")
-    codes_before = story.code_ids()
     out = story.ok("gov", "execute", str(proposal_id), "--from", "member3")
-    v2 = chapter["v2"] = stored_code_id(out)
+    v2 = stored_code_id(out)
     assert f"migrated  {counter} to code id {v2}" in out
-
-    assert v2 not in codes_before and story.code_ids() == codes_before | {v2}           # the new code id
-    assert story.client.contract(counter)["code_id"] == v2
     history = story.client.contract_history(counter)["entries"]
     assert [(h["operation"], h["code_id"]) for h in history] == [("init", chapter["v1"]), ("migrate", v2)]
     assert story.client.smart(counter, {"count": {}}) == {"count": 6}                   # state preserved
     assert story.client.smart(counter, {"migrated_from": {}}) == {"version": 1}
     story.ok("tx", "execute", "member3", counter, '{"increment":{}}')
-    for url in story.urls:                                                              # new behaviour, everywhere
-        node = Client(url, timeout=30)
-        wait_for(lambda: node.smart(counter, {"count": {}}) == {"count": 8}, STEP_TIMEOUT_S, f"count 8 on {url}")
-        assert node.smart(counter, {"version": {}}) == {"version": 2}
-    assert "[executed]" in story.ok("gov", "show", str(proposal_id))
+    wait_for(lambda: story.client.smart(counter, {"count": {}}) == {"count": 8}, STEP_TIMEOUT_S, "count 8")
+    assert story.client.smart(counter, {"version": {}}) == {"version": 2}
 
 
-def test_3_a_non_admin_cannot_propose(story):
+def test_4_a_non_admin_cannot_propose(story):
     before = story.client.smart(story.voting, {"list_proposals": {}})["proposals"]
     status, out, err = story.cli("gov", "propose-upgrade", "--wasm", REFLECT.name, "--from", "member2")
     assert status == 1 and "proposal_refused" in err and "admins" in err, err
@@ -260,7 +298,7 @@ def test_3_a_non_admin_cannot_propose(story):
     assert story.client.pending_code() == []
 
 
-def test_4_a_proposal_that_fails_the_vote_stores_nothing(story):
+def test_5_a_proposal_that_fails_the_vote_stores_nothing(story):
     proposal_id = opened_id(story.ok("gov", "propose-upgrade", "--wasm", REFLECT.name, "--title", "Reflect",
                                      "--from", "member1"))
     assert [p["proposal_id"] for p in story.client.pending_code()] == [proposal_id]
@@ -273,7 +311,7 @@ def test_4_a_proposal_that_fails_the_vote_stores_nothing(story):
     assert story.proposal(proposal_id)["status"] == "rejected"
 
 
-def test_5_failed_migrations_leave_nothing_half_applied(story, chapter):
+def test_6_failed_migrations_leave_nothing_half_applied(story, chapter):
     counter = chapter["counter"]
     before = story.snapshot(counter)
     # v1's migrate entry point refuses an unknown field: the migration errors, the counter stays on v2
@@ -294,24 +332,7 @@ def test_5_failed_migrations_leave_nothing_half_applied(story, chapter):
     assert story.snapshot(counter) == before
     check = story.client.check_code(HOSTILE.read_bytes())
     assert check["stored_code_id"] is None and check["pending_in_proposal"] == proposal_id
-
-
-def test_6_a_genesis_contract_is_migrated_by_governance(story):
-    voting = story.voting
-    history = story.client.contract_history(voting)["entries"]
-    proposals = story.client.smart(voting, {"list_proposals": {}})["proposals"]
-    proposal_id = opened_id(story.ok("gov", "propose-upgrade", "--wasm", VOTING.name, "--contract", voting,
-                                     "--title", "Re-migrate governance", "--from", "member1"))
-    assert "now passed" in story.ok("gov", "vote", str(proposal_id), "yes", "--from", "member2")
-    out = story.ok("gov", "execute", str(proposal_id), "--from", "member3")
-    assert "stored" not in out and f"migrated  {voting}" in out         # the code was stored at genesis
-    code_id = story.client.contract(voting)["code_id"]
-    after = story.client.contract_history(voting)["entries"]
-    assert after[:len(history)] == history and [(h["operation"], h["code_id"]) for h in after[len(history):]] == [
-        ("migrate", code_id)]
-    kept = story.client.smart(voting, {"list_proposals": {}})["proposals"]
-    assert [p["id"] for p in kept] == [p["id"] for p in proposals] + [proposal_id]   # its state is kept
-    assert story.proposal(proposal_id)["status"] == "executed"
     rows = [line.split()[:2] for line in story.ok("gov", "list").splitlines()[1:]]
-    assert rows == [["1", "executed"], ["2", "executed"], ["3", "rejected"], ["4", "passed"], ["5", "passed"],
-                    [str(proposal_id), "executed"]]
+    assert rows == [["1", "executed"], ["2", "executed"], ["3", "executed"], ["4", "rejected"], ["5", "passed"],
+                    [str(proposal_id), "passed"]]
+    assert story.client.smart(story.voting, {"version": {}}) == {"contract": "voting", "version": "2.0.0"}
