@@ -36,7 +36,7 @@ from . import params as chain_params
 from .address import Bech32Api
 from .admission import SignatureVerifier, preverify
 from .block import TxResult, ValidatorUpdate
-from .chain_messages import install_chain_messages
+from .chain_messages import LAST_COMMIT_VOTES_KEY, install_chain_messages
 from .coins import parse_coins
 from .context import BlockInfo, Context
 from .errors import AppError, InvalidRequest
@@ -52,7 +52,7 @@ GENESIS_GAS_LIMIT = 1 << 62                   # fuel: genesis instantiates every
 
 _CONFIG = b"app/config"                       # ChainConfig JSON, written at genesis
 _LAST_BLOCK = b"app/last_block"               # {"height","time_ns"} of the last finalized block
-_LAST_COMMIT_VOTES = b"app/last_commit_votes"  # who signed the previous block (for the valset)
+_LAST_COMMIT_VOTES = LAST_COMMIT_VOTES_KEY      # who signed the previous block (the last_commit_votes query)
 _VALIDATORS = b"app/validators/"              # pubkey (32) -> power (decimal): the set in effect
 _PENDING_UPDATES = b"app/pending_validators/"  # effective height (8, big-endian) -> updates JSON
 

@@ -14,6 +14,8 @@ blob that a code proposal put in the pending area. Queries are open to every con
 """
 from __future__ import annotations
 
+import json
+
 from typing import Any, Callable
 
 from ..codec import DecodeError, b64decode, compact_json
@@ -61,6 +63,9 @@ def _fields(body: dict[str, Any], kind: str, required: tuple[str, ...]) -> None:
     missing = [name for name in required if name not in body]
     if missing:
         raise InvalidRequest(f"invalid {kind}: missing field {missing[0]!r}")
+
+
+LAST_COMMIT_VOTES_KEY = b"app/last_commit_votes"   # written by App.finalize_block each block
 
 
 class ChainMessages:
@@ -185,8 +190,11 @@ class ChainMessages:
         return None if record is None else record.to_query()
 
     def _last_commit_votes(self, ctx: Context, body: dict[str, Any]) -> Any:
+        """Who signed the previous block, as finalize_block recorded it from the block's LastCommit:
+        [{"validator": {"ed25519": b64}, "power": n, "signed": bool}] ([] before the second block)."""
         _fields(body, "last_commit_votes", ())
-        return {"votes": []}   # TODO(node): the block executor fills this from the block's LastCommit
+        raw = ctx.store.get(LAST_COMMIT_VOTES_KEY)
+        return {"votes": json.loads(raw) if raw else []}
 
 
 def install_chain_messages(keeper) -> ChainMessages:

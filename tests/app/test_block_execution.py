@@ -281,3 +281,30 @@ def test_methods_out_of_order_are_refused(tmp_path, module_cache_dir, app):
         app.commit()
     with pytest.raises(AppStateError, match="next height is 1"):
         app.finalize_block(5, T0, [])
+
+
+def test_contracts_see_who_signed_the_previous_block(tmp_path):
+    """The last_commit_votes custom query answers what finalize_block recorded from the block's LastCommit."""
+    contracts: dict[str, str] = {}
+    app = App(StateStore.open(tmp_path / "data"), vm_cache_dir=tmp_path / "wasm")
+
+    def apply(ctx: Context, parts: AppParts, doc: dict):
+        make_applier(contracts)(ctx, parts, doc)
+        info, _ = parts.keeper.store_code(ctx, ALICE.address(PREFIX), artifact("test_reflect"))
+        contracts["reflect"] = parts.keeper.instantiate(ctx, ALICE.address(PREFIX), info.code_id, b"{}", [],
+                                                        "reflect", None).address
+        return []
+
+    app.init_chain(GENESIS, T0, genesis_applier=apply)
+
+    def votes() -> list:
+        answer = app.query(f"/wasm/smart/{contracts['reflect']}",
+                           json.dumps({"chain": {"request": {"custom": {"last_commit_votes": {}}}}}).encode())
+        return json.loads(base64.b64decode(answer["value"]["result"]["ok"]["ok"]))["votes"]
+
+    run_block(app, [])
+    assert votes() == []                                   # the first block has no LastCommit
+    signed = [{"validator": {"ed25519": b64encode(VALIDATOR_KEY)}, "power": 7, "signed": True},
+              {"validator": {"ed25519": b64encode(b"\x02" * 32)}, "power": 3, "signed": False}]
+    run_block(app, [], last_commit_votes=signed)
+    assert votes() == signed
