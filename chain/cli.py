@@ -14,6 +14,7 @@ from .vm.validation import DEFAULT_CAPABILITIES, InvalidWasm, check_wasm
 
 DEFAULT_HOME = Path.home() / ".conclave"
 DEFAULT_ARTIFACTS = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
+TUI_HTTP_TIMEOUT_S = 10.0      # the UI polls: a node that hangs must not hold a worker for a minute
 
 
 def cmd_version(_args: argparse.Namespace) -> int:
@@ -48,10 +49,23 @@ def cmd_wasm_check(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    """The terminal UI is not built yet (issue 7): say what to use meanwhile instead of failing obscurely."""
-    print("conclave tui: the member terminal UI is not built yet. Meanwhile: `conclave gov list|show|vote`, "
-          f"`conclave query --help`, or the HTTP API ({args.node}/openapi.json).", file=sys.stderr)
-    return 2
+    """Open the member terminal UI on a node: --key NAME signs (the UI asks an encrypted key's passphrase);
+    without it the UI offers the keyring's keys, or read-only mode."""
+    try:
+        from tui.app import ConclaveApp
+        from tui.session import Session
+    except ImportError as exc:
+        print(f"conclave tui: the terminal UI needs the textual package ({exc}): `pip install -e .`", file=sys.stderr)
+        return 1
+    from .api.client import Client
+    from .crypto.keys import Keyring
+
+    home = Path(args.home).expanduser() if args.home else DEFAULT_HOME
+    keyring = Keyring(home / "keys", args.prefix)
+    app = ConclaveApp(Session(Client(args.node, timeout=TUI_HTTP_TIMEOUT_S), prefix=args.prefix), keyring=keyring,
+                      key_name=args.key)
+    app.run()
+    return 0
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:
@@ -166,10 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conclave", description="A consortium chain governed by its members.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("version", help="print versions").set_defaults(func=cmd_version)
-    tui = sub.add_parser("tui", help="the member terminal UI (not built yet: says what to use meanwhile)")
-    tui.add_argument("--node", default="http://127.0.0.1:1317")
-    tui.add_argument("--key", default=None)
-    tui.add_argument("--home", default=None)
+    tui = sub.add_parser("tui", help="the member terminal UI: dashboard, proposals and voting, circle, validators")
+    tui.add_argument("--node", default="http://127.0.0.1:1317", help="node API URL (default http://127.0.0.1:1317)")
+    tui.add_argument("--key", default=None, metavar="NAME",
+                     help="keyring key that signs (default: choose one, or read-only)")
+    tui.add_argument("--home", default=None, help="home with the keyring in HOME/keys (default ~/.conclave)")
+    tui.add_argument("--prefix", default=genesis_builder.DEFAULT_PREFIX, help="bech32 address prefix")
     tui.set_defaults(func=cmd_tui)
     wasm = sub.add_parser("wasm", help="contract tools").add_subparsers(dest="wasm_command", required=True)
     check = wasm.add_parser("check", help="run the chain's upload checks on a .wasm (or .wasm.gz) file")

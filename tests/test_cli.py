@@ -23,9 +23,3 @@ def test_wasm_check_refuses_garbage_with_the_reason(tmp_path, capsys):
 def test_wasm_check_missing_file(tmp_path, capsys):
     assert main(["wasm", "check", str(tmp_path / "nope.wasm")]) == 1
     assert "cannot read" in capsys.readouterr().err
-
-
-def test_tui_says_it_is_not_built_and_what_to_use(capsys):
-    assert main(["tui", "--node", "http://127.0.0.1:9"]) == 2
-    err = capsys.readouterr().err
-    assert "not built yet" in err and "conclave gov" in err and "http://127.0.0.1:9/openapi.json" in err

@@ -1,0 +1,84 @@
+"""The UI's pure parts on good and bad input: tally bars, message rendering, proposal forms, the feed, the CLI."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from chain.cli import build_parser
+from tui.app import activity_line
+from tui.format import describe_msg, styled, tally_bar
+from chain.api.client import Client
+from tui.session import ActionError, Session, proposal_msgs
+
+CONTRACTS = {"membership": "conclave1membership", "engagement": "conclave1engagement"}
+
+
+def test_tally_bar_marks_votes_and_quorum():
+    bar = tally_bar({"yes": 1, "no": 1}, 4, {"quorum": "0.3", "threshold": "0.51"}, width=8)
+    assert bar.startswith("[##xx") and "quorum 30% threshold 51%" in bar and "/ 4" in bar
+
+
+@pytest.mark.parametrize("votes,total,rules", [({}, 0, None), ({"yes": 5}, 2, {}), ({"yes": "x", "no": -3}, 2, {}),
+                                               ({"yes": None}, "three", {"quorum": "lots"}), ({}, -1, {"quorum": "9"})])
+def test_tally_bar_survives_odd_numbers(votes, total, rules):
+    assert tally_bar(votes, total, rules).startswith("[")
+
+
+def test_messages_read_as_actions():
+    inner = base64.b64encode(json.dumps({"add_voting_members": {"addrs": ["conclave1x"]}}).encode()).decode()
+    text = describe_msg({"wasm": {"execute": {"contract_addr": "conclave1membership", "msg": inner, "funds": []}}})
+    assert "add_voting_members" in text and "execute on" in text
+    assert "send 5ucnv" in describe_msg({"bank": {"send": {"to_address": "a", "amount": [{"amount": "5",
+                                                                                            "denom": "ucnv"}]}}})
+    assert describe_msg("garbage") == '"garbage"'
+    assert "not base64!" in describe_msg({"wasm": {"execute": {"contract_addr": "c", "msg": "not base64!"}}})
+
+
+def test_styled_text_is_never_markup():
+    text = styled([[("Title", "bold"), ": [bold]x[/nope] \\[ ["], "second"])
+    assert text.plain == "Title: [bold]x[/nope] \\[ [\nsecond"
+
+
+def test_proposal_forms_build_messages_and_refuse_bad_input():
+    assert proposal_msgs("text", "", CONTRACTS) == []
+    add = proposal_msgs("add-members", "conclave1a conclave1b", CONTRACTS)[0]["wasm"]["execute"]
+    assert json.loads(base64.b64decode(add["msg"])) == {"add_voting_members": {"addrs": ["conclave1a", "conclave1b"]}}
+    grant = proposal_msgs("grant-engagement", "conclave1a 10", CONTRACTS)[0]["wasm"]["execute"]
+    assert grant["contract_addr"] == "conclave1engagement"
+    kick = proposal_msgs("remove-members", "conclave1a", CONTRACTS)[0]["wasm"]["execute"]
+    assert json.loads(base64.b64decode(kick["msg"]))["punish_members"]["punishments"][0]["kick_out"] is True
+    for kind, argument in (("add-members", "  "), ("grant-engagement", "conclave1a lots"),
+                           ("grant-engagement", "x"), ("nonsense", "")):
+        with pytest.raises(ActionError):
+            proposal_msgs(kind, argument, CONTRACTS)
+
+
+def test_feed_messages_become_lines():
+    assert activity_line({"height": 3, "kind": "block", "hash": "ab" * 32, "num_txs": 1}).startswith("#3 block")
+    assert "failed 5" in activity_line({"height": 3, "kind": "tx", "hash": "cd", "code": 5, "log": "out of gas"})
+    vote = {"height": 4, "kind": "event", "type": "wasm", "attributes": [{"key": "action", "value": "vote"},
+                                                                         {"key": "proposal_id", "value": "1"}]}
+    assert activity_line(vote) == "#4   vote proposal_id=1"
+    assert activity_line({"height": 4, "kind": "event", "type": "wasm", "attributes": [
+        {"key": "action", "value": "end_block"}]}) is None
+    assert activity_line({"error": {"code": "bad", "message": "nope"}}) == "events: nope"
+    assert activity_line({}) is None
+
+
+def test_cli_takes_the_tui_options():
+    args = build_parser().parse_args(["tui", "--node", "http://127.0.0.1:9", "--key", "alice", "--home", "/tmp/h"])
+    assert (args.node, args.key, args.home) == ("http://127.0.0.1:9", "alice", "/tmp/h")
+
+
+def test_read_only_session_refuses_to_sign_without_asking_the_node():
+    session = Session(Client("http://127.0.0.1:9", timeout=1.0))
+    for action in (lambda: session.vote(1, "yes"), lambda: session.execute_proposal(1), session.leave,
+                   lambda: session.propose("t", "d", []), lambda: session.deposit_escrow(5)):
+        with pytest.raises(ActionError, match="read-only"):
+            action()
+    with pytest.raises(ActionError, match="unknown vote"):
+        session.vote(1, "maybe")
+    with pytest.raises(ActionError, match="positive"):
+        session.deposit_escrow(0)
