@@ -51,6 +51,8 @@ from .consensus.privval import PrivValidator
 from .consensus.wal import WAL
 from .crypto.keyfiles import load_node_key, load_validator_key, node_id, write_node_key
 from .crypto import sha256
+from .p2p import P2P, parse_peer
+from .p2p.blocksync import STATUS_CHANNEL, BlockSync
 from .crypto.keys import PrivateKey
 from .store import StateStore, TxRecord
 
@@ -69,7 +71,7 @@ STATUS_INTERVAL_S = 0.5                 # how often a node tells its peers where
 RESEND_INTERVAL_S = 1.0                 # a height that has not moved for this long re-gossips its votes...
 RESEND_BLOCKS_AFTER_S = 3.0             # ...and, after this long, its proposals with their blocks
 SEEN_TXS = 20_000                       # gossiped tx hashes remembered, so duplicates cost no decoding
-TX_CHANNEL, STATUS_CHANNEL = "txs", "status"
+TX_CHANNEL = "txs"
 
 
 class NodeError(Exception):
@@ -214,8 +216,8 @@ class Node:
         self._genesis_time_ns = rfc3339_to_ns(genesis["genesis_time"])
         self._new_block: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
-        self.p2p: Any = None
-        self.sync: Any = None
+        self.p2p: P2P | None = None
+        self.sync: BlockSync | None = None
         self.wal: WAL | None = None
         self.driver: Driver | None = None
         # called with (block, finalize_block's answer) after each commit: the API's event stream and metrics
@@ -391,9 +393,6 @@ class Node:
             self.wal.close()
 
     async def _start_network(self) -> None:
-        from .p2p.blocksync import BlockSync
-        from .p2p import P2P, parse_peer
-
         try:
             peers = [parse_peer(text) for text in self.config.peers]
         except ValueError as exc:
