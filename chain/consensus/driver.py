@@ -138,9 +138,7 @@ class Driver:
         self._valid_cache: dict[bytes, bool] = {}
         self._pending_evidence: dict[bytes, DuplicateVoteEvidence] = {}
         self._stopped = False
-        self._replaying = False
         self.dropped = 0                                        # malformed or stale messages, for /metrics
-        self.decided_at: dict[int, int] = {}                   # height -> round decided, for tests
 
     # --- the identity ---------------------------------------------------------------------------
     @property
@@ -209,17 +207,13 @@ class Driver:
         replay = self.wal.replay(height)
         if replay:
             log.info("replaying %d WAL records of height %d", len(replay), height)
-        self._replaying = True
-        try:
-            for raw in replay:
-                if self.machine is not machine:
-                    break                               # the replay itself decided the height
-                try:
-                    self._handle_message(json.loads(raw), from_wal=True)
-                except (ValueError, ConsensusMessageError) as exc:
-                    log.warning("skipping a WAL record of height %d: %s", height, exc)
-        finally:
-            self._replaying = False
+        for raw in replay:
+            if self.machine is not machine:
+                break                                   # the replay itself decided the height
+            try:
+                self._handle_message(json.loads(raw), from_wal=True)
+            except (ValueError, ConsensusMessageError) as exc:
+                log.warning("skipping a WAL record of height %d: %s", height, exc)
         if self.machine is not machine:
             return
         self._run_actions(start_actions)
@@ -462,7 +456,6 @@ class Driver:
 
     # --- decisions -----------------------------------------------------------------------------------
     def _decide(self, decision: Decide) -> None:
-        self.decided_at[decision.height] = decision.round
         self._commit_block(decision.block, decision.commit)
         self._previous, self.machine = self.machine, None
         delay = 0.0 if self.timeouts.skip_timeout_commit else self.timeouts.commit
