@@ -42,7 +42,8 @@ test-deps:
 
 ## test: install what is missing, rebuild and check the contracts, run the test suite.
 test: venv test-deps contracts-check contracts-unit
-	$(VPY) -m pytest -n 2 -q $(PYTEST_ARGS)
+	@# loadfile: a file's tests share one worker, so a module's node starts once and its story tests run in order
+	$(VPY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 ## bench: run every benchmark; each prints one JSON object.
 bench: venv

@@ -49,8 +49,8 @@ def cmd_wasm_check(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    """Open the member terminal UI on a node: --key NAME signs (the UI asks an encrypted key's passphrase);
-    without it the UI offers the keyring's keys, or read-only mode."""
+    """Open the member terminal UI on a node: --key NAME (from the keyring) or FILE (a key file) signs, the UI asks
+    an encrypted key's passphrase; without --key the UI offers the keyring's keys, or read-only mode."""
     try:
         from tui.app import ConclaveApp
         from tui.session import Session
@@ -58,14 +58,40 @@ def cmd_tui(args: argparse.Namespace) -> int:
         print(f"conclave tui: the terminal UI needs the textual package ({exc}): `pip install -e .`", file=sys.stderr)
         return 1
     from .api.client import Client
-    from .crypto.keys import Keyring
+    from .crypto.keys import KeyringError
 
     home = Path(args.home).expanduser() if args.home else DEFAULT_HOME
-    keyring = Keyring(home / "keys", args.prefix)
+    try:
+        keyring, key_name = tui_keyring(args.key, home / "keys", args.prefix)
+    except KeyringError as exc:
+        print(f"conclave tui: {exc}", file=sys.stderr)
+        return 1
     app = ConclaveApp(Session(Client(args.node, timeout=TUI_HTTP_TIMEOUT_S), prefix=args.prefix), keyring=keyring,
-                      key_name=args.key)
+                      key_name=key_name)
     app.run()
     return 0
+
+
+def tui_keyring(key: str | None, keys_dir: Path, prefix: str):
+    """The keyring and key name ``--key`` means: a keyring name, or a key file's path (its folder as the keyring).
+
+    A key that cannot be read is refused here, before the full-screen UI opens (KeyringError says why)."""
+    from .crypto.keys import SUFFIX, Keyring, KeyringError
+
+    if key is None:
+        return Keyring(keys_dir, prefix), None
+    if "/" in key or key.endswith(SUFFIX):
+        file = Path(key).expanduser()
+        if not file.is_file():
+            raise KeyringError(f"no key file at {file} (--key takes a keyring name or the path of a key file "
+                               f"written by `conclave keys add`)")
+        if not file.name.endswith(SUFFIX):
+            raise KeyringError(f"{file} is not a key file: key files end in {SUFFIX}")
+        keyring, key = Keyring(file.parent, prefix), file.name[:-len(SUFFIX)]
+    else:
+        keyring = Keyring(keys_dir, prefix)
+    keyring.show(key)
+    return keyring, key
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:
@@ -182,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("version", help="print versions").set_defaults(func=cmd_version)
     tui = sub.add_parser("tui", help="the member terminal UI: dashboard, proposals and voting, circle, validators")
     tui.add_argument("--node", default="http://127.0.0.1:1317", help="node API URL (default http://127.0.0.1:1317)")
-    tui.add_argument("--key", default=None, metavar="NAME",
-                     help="keyring key that signs (default: choose one, or read-only)")
+    tui.add_argument("--key", default=None, metavar="NAME|FILE",
+                     help="the key that signs: a keyring name, or a key file's path such as ./alice.json "
+                          "(default: choose one from the keyring, or read-only)")
     tui.add_argument("--home", default=None, help="home with the keyring in HOME/keys (default ~/.conclave)")
     tui.add_argument("--prefix", default=genesis_builder.DEFAULT_PREFIX, help="bech32 address prefix")
     tui.set_defaults(func=cmd_tui)

@@ -25,6 +25,7 @@ from typing import Any
 
 from . import genesis_builder
 from .api.client import DEFAULT_NODE, Client
+from .api.proposal_text import code_facts, describe
 from .app.tx import CodeMigration, Execute, ProposeCode, build_tx
 from .node_cli import CliError, _coins, _guarded, _keyring, _passphrase
 from .vm.validation import DEFAULT_CAPABILITIES, InvalidWasm, check_wasm
@@ -173,20 +174,6 @@ def _tally_line(tally: dict[str, Any]) -> str:
             f"{tally.get('veto')} of {tally.get('total')} ({quorum})")
 
 
-def _describe_msg(msg: dict[str, Any]) -> str:
-    custom = msg.get("custom") if isinstance(msg, dict) else None
-    if isinstance(custom, dict) and "store_code" in custom:
-        return f"store code sha256 {custom['store_code'].get('checksum')}"
-    if isinstance(custom, dict) and "migrate_contract" in custom:
-        m = custom["migrate_contract"]
-        try:
-            text = base64.b64decode(m.get("msg", "")).decode()
-        except (ValueError, UnicodeDecodeError):
-            text = m.get("msg", "")
-        return f"migrate {m.get('contract')} to code sha256 {m.get('checksum')} with {text}"
-    return json.dumps(msg)[:200]
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     client = Client(args.node)
     proposal_id = _proposal_id(args.proposal_id)
@@ -205,7 +192,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"  description  {proposal['description']}")
     msgs = proposal.get("msgs") or []
     lines.append(f"  messages     {len(msgs)}")
-    lines += [f"    {i}. {_describe_msg(m)}" for i, m in enumerate(msgs, 1)]
+    facts = code_facts(client, msgs)
+    for i, msg in enumerate(msgs, 1):
+        first, *details = describe(msg, facts)
+        lines += [f"    {i}. {first}", *(f"    {d}" for d in details)]
     print("\n".join(lines))
     return 0
 

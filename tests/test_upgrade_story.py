@@ -229,6 +229,9 @@ def test_2_an_admin_upgrades_the_genesis_voting_contract(story, chapter):
     proposal_id = opened_id(out)
     shown = story.ok("gov", "show", str(proposal_id))
     assert "[open]" in shown and f"migrate {voting} to code sha256 {sha(VOTING_V2)} with {{}}" in shown
+    old_checksum = story.client.code(v1_code)["checksum"]
+    assert f"contract governance runs code {v1_code}, sha256 {old_checksum}" in shown       # what a voter compares
+    assert f"new code (stored when executed), {len(VOTING_V2.read_bytes()):,} bytes" in shown
     assert "now passed" in story.ok("gov", "vote", str(proposal_id), "yes", "--from", "member2")
     proposals = story.client.smart(voting, {"list_proposals": {}})["proposals"]
     votes = {p["id"]: story.client.smart(voting, {"list_votes": {"proposal_id": p["id"]}})["votes"] for p in proposals}

@@ -18,11 +18,12 @@ from typing import Any, Iterable
 import aiohttp
 from textual import work
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from chain.api.client import ApiClientError
-from chain.crypto.keys import Keyring, KeyringError
+from chain.crypto.keys import Keyring, KeyringError, WrongPassphrase
 
 from .format import short
 from .screens.activity import ActivityScreen
@@ -30,6 +31,7 @@ from .screens.base import DataScreen, to_ui
 from .screens.circle import CircleScreen
 from .screens.confirm import Prompt
 from .screens.dashboard import DashboardScreen
+from .screens.nav import SCREENS
 from .screens.proposals import ProposalsScreen
 from .screens.signin import SignInScreen
 from .screens.validators import ValidatorsScreen
@@ -38,8 +40,6 @@ from .session import Session
 POLL_S = 0.5
 WS_RETRY_S = 1.0
 ACTIVITY_LINES = 500
-SCREENS = {"dashboard": ("d", "Dashboard"), "proposals": ("p", "Proposals"), "circle": ("c", "Circle"),
-           "validators": ("v", "Validators"), "activity": ("a", "Activity")}
 
 
 class ConclaveApp(App):
@@ -47,8 +47,12 @@ class ConclaveApp(App):
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "proposals": ProposalsScreen, "circle": CircleScreen,
              "validators": ValidatorsScreen, "activity": ActivityScreen}
-    BINDINGS = [*((key, f"switch_mode('{mode}')", label) for mode, (key, label) in SCREENS.items()),
-                ("t", "toggle_theme", "Theme"), ("q", "quit", "Quit")]
+    # The screen keys live in the bar under the header (screens/nav.py) and t (theme) in the palette, so the footer
+    # keeps to the screen's actions and fits 80 columns.
+    BINDINGS = [*(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, (key, label) in SCREENS.items()),
+                Binding("t", "toggle_theme", "Theme", show=False), Binding("s", "sign_in", "Sign in", show=False),
+                Binding("question_mark", "keys", "Keys"),
+                ("q", "quit", "Quit")]
 
     def __init__(self, session: Session, *, keyring: Keyring | None = None, key_name: str | None = None,
                  poll_s: float = POLL_S):
@@ -110,10 +114,22 @@ class ConclaveApp(App):
     def _unlock(self, name: str, passphrase: str | None) -> None:
         try:
             key = self.keyring.load_signer(name, passphrase)
+        except WrongPassphrase as exc:
+            to_ui(self, self.notify, f"{exc}: try again, or Escape for read-only", severity="error", timeout=8)
+            to_ui(self, self.sign_in, name)
+            return
         except KeyringError as exc:
             to_ui(self, self.notify, f"{exc}; read-only mode", severity="error", timeout=8)
             return
         to_ui(self, self._signed_in, name, key)
+
+    def action_sign_in(self) -> None:
+        """Choose (another) key from the keyring, e.g. after going on read-only."""
+        keys = self._keys()
+        if not keys:
+            self.notify("no keys in the keyring: add one with `conclave keys add NAME`", severity="warning")
+            return
+        self.push_screen(SignInScreen(keys), self._signed_in_choice)
 
     def _signed_in(self, name: str, key: Any) -> None:
         self.session.signer, self.session.key_name = key, name
@@ -201,6 +217,13 @@ class ConclaveApp(App):
             top.append(line)
 
     # --- actions ------------------------------------------------------------------------------
+    def action_keys(self) -> None:
+        """? shows every key of the current screen in a side panel (and hides it again)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
 
@@ -210,6 +233,7 @@ class ConclaveApp(App):
             yield SystemCommand(label, f"show the {label.lower()} screen ({key})",
                                 lambda mode=mode: self.switch_mode(mode))
         yield SystemCommand("Light/dark theme", "toggle the theme (t)", self.action_toggle_theme)
+        yield SystemCommand("Sign in", "choose the key that signs (s)", self.action_sign_in)
 
 
 def activity_line(message: dict[str, Any]) -> str | None:

@@ -1,8 +1,6 @@
 """Plain-text renderings of chain data for the screens: tally bars, proposal messages, times, amounts."""
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -83,30 +81,24 @@ def tally_bar(votes: dict[str, Any], total: Any, rules: dict[str, Any] | None, w
             f"quorum {quorum * 100:.0f}% threshold {threshold * 100:.0f}%")
 
 
-def describe_msg(msg: Any) -> str:
-    """One proposal message as a member reads it: what it does to which contract, with the inner JSON decoded."""
-    if not isinstance(msg, dict):
-        return json.dumps(msg)[:200]
-    custom = msg.get("custom")
-    if isinstance(custom, dict) and "store_code" in custom:
-        return f"store code sha256 {custom['store_code'].get('checksum')}"
-    if isinstance(custom, dict) and "migrate_contract" in custom:
-        m = custom["migrate_contract"]
-        return f"migrate {short(m.get('contract'))} to code {m.get('checksum', '')[:12]} with {_decoded(m.get('msg'))}"
-    wasm = msg.get("wasm")
-    if isinstance(wasm, dict) and isinstance(wasm.get("execute"), dict):
-        e = wasm["execute"]
-        return f"execute on {short(e.get('contract_addr'))}: {_decoded(e.get('msg'))}"
-    bank = msg.get("bank")
-    if isinstance(bank, dict) and isinstance(bank.get("send"), dict):
-        s = bank["send"]
-        amounts = ", ".join(f"{c.get('amount')}{c.get('denom')}" for c in s.get("amount", []))
-        return f"send {amounts} to {short(s.get('to_address'))}"
-    return json.dumps(msg)[:200]
+BAR_EIGHTHS = " ▏▎▍▌▋▊▉"      # a cell filled by 0..7 eighths; "█" is a full cell
+MAX_BAR_CELLS = 1000            # no terminal is wider: a larger width is a caller's slip, not a request
 
 
-def _decoded(encoded: Any) -> str:
-    try:
-        return base64.b64decode(str(encoded), validate=True).decode()[:160]
-    except (ValueError, UnicodeDecodeError):
-        return str(encoded)[:160]
+def points_bar(points: Any, widest: Any, width: int) -> str:
+    """A horizontal bar exactly ``width`` cells long (space-padded), full at ``widest`` points.
+
+    Eighth blocks give sub-cell resolution, and any positive value gets at least one eighth so a member
+    with few points still shows beside a whale. Points come from the node: zero, negative, None, bools
+    and non-integers draw an empty bar, and a value above ``widest`` (or a bad ``widest``) is capped at full."""
+    def positive(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+    cells = min(positive(width), MAX_BAR_CELLS)
+    value = positive(points)
+    top = max(positive(widest), value)
+    if not cells or not value:
+        return " " * cells
+    eighths = min(cells * 8, max(1, (value * cells * 8 + top // 2) // top))   # integers: exact for u64 points
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (BAR_EIGHTHS[part] if part else "")).ljust(cells)

@@ -16,11 +16,39 @@ VOTES = ("yes", "no", "abstain", "veto")
 VOTE_GAS = 500_000
 EXECUTE_GAS = 5_000_000
 MEMBER_GAS = 500_000
-ESCROW_DENOM = "ucnv"
+MAX_UINT128 = 2 ** 128 - 1   # the contract's Uint128: a larger amount can never be an escrow
 
 
 class ActionError(Exception):
     """A signed action the chain refused (or could not be sent): the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class CircleRules:
+    """The membership contract's ``rules``: the escrow a voting member holds and the voting period.
+
+    Leaving freezes the escrow for two voting periods (``freeze_s``), so governance can still punish."""
+
+    denom: str
+    escrow_amount: int
+    voting_period: int
+
+    @property
+    def freeze_s(self) -> int:
+        return 2 * self.voting_period
+
+    @classmethod
+    def parse(cls, answer: Any) -> "CircleRules":
+        """The contract's JSON ({"denom", "escrow_amount": "1000", "voting_period": 3600}), checked."""
+        try:
+            denom, amount, period = answer["denom"], answer["escrow_amount"], answer["voting_period"]
+            if not (isinstance(denom, str) and denom and isinstance(amount, str) and amount.isdigit()
+                    and isinstance(period, int) and not isinstance(period, bool) and period > 0):
+                raise ValueError
+        except (KeyError, TypeError, ValueError):
+            raise ActionError(f"the membership contract answered its rules in an unexpected shape: "
+                              f"{str(answer)[:120]}") from None
+        return cls(denom, int(amount), period)
 
 
 @dataclass
@@ -32,6 +60,7 @@ class Session:
     key_name: str | None = None
     prefix: str = "conclave"
     contracts: dict[str, str] = field(default_factory=dict)
+    circle_rules: CircleRules | None = None          # asked of the membership contract once (rules())
 
     @property
     def address(self) -> str | None:
@@ -88,16 +117,64 @@ class Session:
         return self.execute(self.contract("voting"), {"propose": {"title": title, "description": description,
                                                                   "msgs": msgs}}, VOTE_GAS, "proposing")
 
+    def rules(self) -> CircleRules:
+        """The circle's escrow denom, amount and voting period, asked once per session (thread only).
+
+        Governance can change them (edit_rules) but rarely does; a restarted UI sees the change."""
+        if self.circle_rules is None:
+            try:
+                answer = self.client.smart(self.contract("membership"), {"rules": {}})
+            except ApiClientError as exc:
+                if exc.code == "unreachable" or exc.status == 0:
+                    raise                    # the app's reconnect loop reports an absent node
+                raise ActionError(f"reading the circle's rules: {exc}") from None
+            self.circle_rules = CircleRules.parse(answer)
+        return self.circle_rules
+
     def deposit_escrow(self, amount: int) -> dict[str, Any]:
-        if amount <= 0:
-            raise ActionError("the escrow deposit must be a positive amount of " + ESCROW_DENOM)
+        """Pay ``amount`` of the circle's escrow denom into my escrow (pending members pay in, voting ones top up)."""
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_UINT128:
+            raise ActionError(f"the escrow deposit must be a positive whole amount (at most {MAX_UINT128}), "
+                              f"got {str(amount)[:40]}")
         self.need_signer("depositing escrow")
+        denom = self.rules().denom
         return self.execute(self.contract("membership"), {"deposit_escrow": {}}, MEMBER_GAS,
-                            "depositing escrow", ((ESCROW_DENOM, amount),))
+                            f"depositing {amount}{denom} escrow", ((denom, amount),))
 
     def leave(self) -> dict[str, Any]:
+        """Leave the circle: a voting member's escrow is frozen for two voting periods, anyone else's returned."""
         self.need_signer("leaving the circle")
         return self.execute(self.contract("membership"), {"leave": {}}, MEMBER_GAS, "leaving the circle")
+
+    def claim_escrow(self) -> dict[str, Any]:
+        """Take back a leaving member's escrow once its freeze is over (the chain refuses it earlier)."""
+        self.need_signer("claiming escrow")
+        return self.execute(self.contract("membership"), {"claim_escrow": {}}, MEMBER_GAS, "claiming escrow")
+
+    def register_validator_key(self, pubkey_b64: str, moniker: str) -> dict[str, Any]:
+        """Register my consensus key (base64 ed25519) with the valset under ``moniker``.
+
+        The valset takes one key per operator, forever, and only from members with PoE points: both are
+        asked first, so the member reads why in words rather than in a failed transaction."""
+        what = "registering a validator key"
+        self.need_signer(what)
+        pubkey, moniker = check_pubkey_b64(pubkey_b64), check_moniker(moniker)
+        valset, me = self.contract("valset"), self.signer.address(self.prefix)
+        try:
+            known = self.client.smart(valset, {"validator": {"operator": me}}).get("validator")
+            poe = self.client.points(me).get("poe")
+        except ApiClientError as exc:
+            raise ActionError(f"{what}: {exc}") from None
+        if isinstance(known, dict):
+            mine = (known.get("validator_pubkey") or {}).get("ed25519")
+            name = (known.get("metadata") or {}).get("moniker")
+            raise ActionError(f"{what}: {me} already registered key {mine} (moniker \"{name}\"); the valset keeps "
+                              "one key per operator and it cannot be changed")
+        if not isinstance(poe, int) or poe <= 0:
+            raise ActionError(f"{what}: {me} has no PoE points, and the valset takes keys only from members with "
+                              "points: bond stake and earn engagement first")
+        msg = {"register_validator_key": {"pubkey": {"ed25519": pubkey}, "metadata": {"moniker": moniker}}}
+        return self.execute(valset, msg, VALIDATOR_GAS, f'{what} as "{moniker}"')
 
 
 def proposal_msgs(kind: str, argument: str, contracts: dict[str, str]) -> list[dict[str, Any]]:
@@ -129,3 +206,100 @@ def proposal_msgs(kind: str, argument: str, contracts: dict[str, str]) -> list[d
                                                                            "points": int(words[1])}],
                                                                   "remove": []}})]
     raise ActionError(f"unknown proposal kind {kind!r}")
+
+
+# --- validator keys: what the valset accepts, checked before anything is signed -------------------------
+VALIDATOR_GAS = 1_000_000       # register_validator_key asks the mixer for my points: more than a vote
+MONIKER_MAX_BYTES = 70          # the valset's MAX_MONIKER_LEN (UTF-8 bytes)
+PUBKEY_SIZE = 32
+MAX_SOURCE_CHARS = 4096         # longer than any path or key: refused before touching the disk
+_INVISIBLE = {"\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+
+
+def _shown(text: str, limit: int = 48) -> str:
+    """User input quoted for an error message, cut short so a pasted novel stays one line."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def check_pubkey_b64(text: str) -> str:
+    """``text`` as the valset wants a consensus key: strict base64 of 32 bytes that decode to a curve point."""
+    import nacl.bindings
+
+    from chain.codec import DecodeError, b64decode
+
+    text = text.strip() if isinstance(text, str) else ""
+    try:
+        raw = b64decode(text) if text else b""
+    except DecodeError:
+        raise ActionError(f"{_shown(text)} is not base64: give the 44-character base64 ed25519 public key "
+                          "(pub_key.value of priv_validator_key.json) or a path to that file") from None
+    if len(raw) != PUBKEY_SIZE:
+        raise ActionError(f"an ed25519 public key is {PUBKEY_SIZE} bytes, {_shown(text)} is {len(raw)}: "
+                          "copy pub_key.value of priv_validator_key.json whole")
+    if not nacl.bindings.crypto_core_ed25519_is_valid_point(raw):
+        raise ActionError(f"{_shown(text)} is 32 bytes but not a usable ed25519 public key (not a point of "
+                          "the curve, or a small-order one): use the key CometBFT or `conclave` generated")
+    return text
+
+
+def validator_pubkey(source: str) -> str:
+    """The base64 consensus key a member names: a path to a CometBFT priv_validator_key.json, or the key itself.
+
+    An existing path is read as a key file (only regular files: a directory or a FIFO is refused rather
+    than read or waited on); anything else must be the base64 key."""
+    import os
+    import stat
+    import warnings
+    from pathlib import Path
+
+    from chain.codec import b64encode
+    from chain.crypto.keyfiles import KeyFileError, KeyFilePermissionWarning, load_validator_key
+
+    text = source.strip() if isinstance(source, str) else ""
+    if not text:
+        raise ActionError("give a path to a priv_validator_key.json, or a base64 ed25519 public key")
+    if len(text) > MAX_SOURCE_CHARS:
+        raise ActionError(f"{len(text)} characters is neither a file path nor a public key: "
+                          "give a path to priv_validator_key.json or the base64 key")
+    path = Path(text).expanduser()
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):        # no such file, a name too long, a NUL byte: maybe it is the key
+        mode = None
+    if mode is None:
+        if (os.sep in text and not text.endswith("=")) or text.endswith(".json") or text.startswith(("~", ".")):
+            raise ActionError(f"no key file at {path}: give the path to priv_validator_key.json "
+                              "(usually NODE_HOME/config/priv_validator_key.json) or the base64 key")
+        return check_pubkey_b64(text)
+    if stat.S_ISDIR(mode):
+        raise ActionError(f"{path} is a directory: give the key file in it, e.g. "
+                          f"{path / 'config' / 'priv_validator_key.json'}")
+    if not stat.S_ISREG(mode):
+        raise ActionError(f"{path} is not a regular file: give the path to priv_validator_key.json")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KeyFilePermissionWarning)   # only the public half is used here
+            key = load_validator_key(path)
+    except KeyFileError as exc:
+        raise ActionError(str(exc)) from None
+    return b64encode(key.pubkey)
+
+
+def check_moniker(text: str) -> str:
+    """The moniker trimmed, if the valset takes it (1-70 UTF-8 bytes) and it shows as what it says.
+
+    Control and bidirectional-override characters are refused: a moniker is shown on every member's
+    screen, and must not move the cursor or reverse the text around it."""
+    import unicodedata
+
+    moniker = text.strip() if isinstance(text, str) else ""
+    if not moniker:
+        raise ActionError(f"the moniker is empty: name your validator (1 to {MONIKER_MAX_BYTES} bytes)")
+    size = len(moniker.encode("utf-8", "surrogatepass"))
+    if size > MONIKER_MAX_BYTES:
+        raise ActionError(f"the moniker is {size} bytes; the valset takes at most {MONIKER_MAX_BYTES} (UTF-8)")
+    bad = next((c for c in moniker if unicodedata.category(c) in ("Cc", "Cs") or c in _INVISIBLE), None)
+    if bad is not None:
+        raise ActionError(f"the moniker contains the control character U+{ord(bad):04X}: use visible "
+                          "characters only")
+    return moniker

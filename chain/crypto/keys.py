@@ -81,6 +81,10 @@ class KeyringError(Exception):
     """A key could not be created, read or unlocked; the message says which and what to do."""
 
 
+class WrongPassphrase(KeyringError):
+    """The passphrase does not open the key (a UI asks again rather than giving up)."""
+
+
 class PrivateKey:
     """An ed25519 signing key. Keep it in memory only as long as needed."""
 
@@ -283,7 +287,7 @@ class Keyring:
         try:
             return nacl.secret.SecretBox(key).decrypt(b64decode(sealed["ciphertext"]), b64decode(sealed["nonce"]))
         except nacl.exceptions.CryptoError:
-            raise KeyringError(f"wrong passphrase for key {name!r} (or its key file's ciphertext is damaged)") from None
+            raise WrongPassphrase(f"wrong passphrase for key {name!r} (or its key file's ciphertext is damaged)") from None
 
 
 def _check_sealed(sealed: object, damaged: str) -> None:

@@ -102,7 +102,8 @@ def test_an_admin_stores_code_through_a_vote(gov, node, state):
     assert f"link      {node.url}/gov/proposals/1" in out and sha(V1_FILE.read_bytes()) in out
     status, out, _ = gov("show", "1")
     assert status == 0 and "proposal 1: Store code" in out and "[open]" in out
-    assert f"1. store code sha256 {sha(V1_FILE.read_bytes())}" in out and "yes 1, no 0" in out
+    assert f"1. store code sha256 {sha(V1_FILE.read_bytes())} ({len(V1_FILE.read_bytes()):,} bytes)" in out
+    assert "yes 1, no 0" in out
     status, out, err = gov("vote", "1", "yes", "--from", "member2")
     assert status == 0 and "member2 voted yes on proposal 1" in out and "now passed" in out, err
     status, out, err = gov("execute", "1", "--from", "member3")
@@ -125,6 +126,8 @@ def test_an_admin_upgrades_a_contract_and_its_state_is_kept(gov, node, state):
     status, out, _ = gov("show", "2")
     v2 = sha(V2_FILE.read_bytes())
     assert f"2. migrate {counter} to code sha256 {v2} with {{\"count\":40}}" in out
+    assert f"contract counter runs code {state['v1_code_id']}, sha256 {sha(V1_FILE.read_bytes())}" in out
+    assert f"new code (stored when executed), {len(V2_FILE.read_bytes()):,} bytes" in out
     assert "description  increment adds 2" in out
     assert gov("vote", "2", "yes", "--from", "member3")[0] == 0
     status, out, err = gov("execute", "2", "--from", "member2")

@@ -1,4 +1,6 @@
-"""Every screen at 80x24 and 120x40 against its saved SVG snapshot (read-only, on a node of its own)."""
+"""Every screen at 80x24 and 120x40 against its saved SVG snapshot (signed in as member 2, on a node of its own).
+
+The snapshots live in docs/screenshots, where the user guide shows them: a changed screen changes its picture."""
 from __future__ import annotations
 
 import asyncio
@@ -30,10 +32,13 @@ def _table_filled(app) -> bool:
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_every_screen_matches_its_snapshot(chain: TuiChain, size: tuple[int, int]):
     async def scenario() -> None:
-        app = ConclaveApp(Session(Client(chain.node.url, timeout=5.0)), keyring=None, poll_s=0.2)
+        app = ConclaveApp(Session(Client(chain.node.url, timeout=5.0)), keyring=chain.keyring, key_name="member2",
+                          poll_s=0.2)
         suffix = f"{size[0]}x{size[1]}"
         async with app.run_test(size=size) as pilot:
-            await until(pilot, lambda: chain.title in text(app, "#todo"), "the dashboard")
+            await until(pilot, lambda: app.session.signer is not None, "sign-in")
+            await until(pilot, lambda: chain.title in text(app, "#todo") and "member2" in text(app, "#me"),
+                        "the dashboard")
             shots = [("dashboard", lambda: True),
                      ("proposals", lambda: _table_filled(app)),
                      ("circle", lambda: _table_filled(app)),

@@ -8,7 +8,8 @@ import pytest
 
 from chain.cli import build_parser
 from tui.app import activity_line
-from tui.format import describe_msg, styled, tally_bar
+from chain.api.proposal_text import CodeFacts, ContractFacts, describe
+from tui.format import styled, tally_bar
 from chain.api.client import Client
 from tui.session import ActionError, Session, proposal_msgs
 
@@ -28,12 +29,33 @@ def test_tally_bar_survives_odd_numbers(votes, total, rules):
 
 def test_messages_read_as_actions():
     inner = base64.b64encode(json.dumps({"add_voting_members": {"addrs": ["conclave1x"]}}).encode()).decode()
-    text = describe_msg({"wasm": {"execute": {"contract_addr": "conclave1membership", "msg": inner, "funds": []}}})
-    assert "add_voting_members" in text and "execute on" in text
-    assert "send 5ucnv" in describe_msg({"bank": {"send": {"to_address": "a", "amount": [{"amount": "5",
-                                                                                            "denom": "ucnv"}]}}})
-    assert describe_msg("garbage") == '"garbage"'
-    assert "not base64!" in describe_msg({"wasm": {"execute": {"contract_addr": "c", "msg": "not base64!"}}})
+    text = describe({"wasm": {"execute": {"contract_addr": "conclave1membership", "msg": inner, "funds": []}}})
+    assert "add_voting_members" in text[0] and "execute on" in text[0]
+    assert "send 5ucnv" in describe({"bank": {"send": {"to_address": "a", "amount": [{"amount": "5",
+                                                                                         "denom": "ucnv"}]}}})[0]
+    assert describe("garbage") == ['"garbage"']
+    assert "not base64!" in describe({"wasm": {"execute": {"contract_addr": "c", "msg": "not base64!"}}})[0]
+    for odd in ({"custom": {"migrate_contract": "x"}}, {"bank": {"send": {"amount": ["x"]}}}, {"custom": 5}, None):
+        assert describe(odd)                                       # hostile shapes: a line, never a crash
+
+
+def test_a_code_upgrade_shows_contract_old_and_new_checksum_and_size():
+    old, new = "a" * 64, "b" * 64
+    migrate = {"custom": {"migrate_contract": {"contract": "conclave1voting", "checksum": new,
+                                               "msg": base64.b64encode(b'{"v":2}').decode()}}}
+    facts = CodeFacts(sizes={new: 217_383}, code_ids={old: 3},
+                      contracts={"conclave1voting": ContractFacts(label="governance", code_id=3, checksum=old)})
+    lines = describe(migrate, facts)
+    assert lines[0] == f'migrate conclave1voting to code sha256 {new} with {{"v":2}}'
+    assert "governance runs code 3, sha256 " + old in lines[1]
+    assert "(stored when executed), 217,383 bytes" in lines[2]
+    executed = CodeFacts(sizes={new: 217_383}, code_ids={old: 3, new: 9}, contracts={"conclave1voting": ContractFacts(
+        label="governance", code_id=9, checksum=new, previous_code_id=3, previous_checksum=old)})
+    lines = describe(migrate, executed)
+    assert "ran code 3, sha256 " + old in lines[1] and "new code 9, 217,383 bytes" in lines[2]
+    unknown = describe(migrate)                                    # the node could not say: "?" not a crash
+    assert "runs code ?, sha256 ?" in unknown[1] and "size unknown" in unknown[2]
+    assert describe({"custom": {"store_code": {"checksum": new}}}, facts) == [f"store code sha256 {new} (217,383 bytes)"]
 
 
 def test_styled_text_is_never_markup():

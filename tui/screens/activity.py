@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Log
 
+from .base import AppScreen
 
-class ActivityScreen(Screen):
+
+class ActivityScreen(AppScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Log(id="feed", max_lines=1000)

@@ -6,13 +6,24 @@ from typing import Any, Callable
 from textual import work
 from textual.app import App
 from textual.screen import Screen
+from textual.widgets import Header
 
 from chain.api.client import ApiClientError
 
 from ..session import ActionError, Session
+from .nav import NavBar
 
 
-class DataScreen(Screen):
+class AppScreen(Screen):
+    """A full screen of the app: the screens bar goes under its header."""
+
+    def on_mount(self) -> None:
+        headers = self.query(Header)
+        if headers:
+            self.mount(NavBar(), after=headers.first())
+
+
+class DataScreen(AppScreen):
     """A screen that reloads its data from the node when it is shown and on every new block."""
 
     def fetch(self, session: Session) -> Any:

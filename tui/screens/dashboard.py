@@ -6,8 +6,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Static
 
-from ..format import block_time, short, styled
-from ..session import Session
+from ..format import block_time, short, styled, when
+from ..session import ActionError, CircleRules, Session
 from .base import DataScreen
 
 MAX_OPEN_CHECKED = 20    # open proposals whose votes are read to find the ones still needing mine
@@ -28,6 +28,10 @@ class DashboardScreen(DataScreen):
         if session.address:
             data["member"] = client.circle_member(session.address)
             data["points"] = client.points(session.address)
+            try:
+                data["rules"] = session.rules()
+            except ActionError:
+                data["rules"] = None         # the dashboard still shows the rest; the circle screen says why
             voted = set()
             for p in open_:
                 voters = {v.get("voter") for v in client.votes(p["id"], limit=30).get("votes", [])}
@@ -46,10 +50,10 @@ class DashboardScreen(DataScreen):
             me = styled([[("Read-only", "bold"), ": no key. Restart with `conclave tui --key NAME` to vote."]])
         else:
             member, points = data["member"], data["points"]
-            escrow = member.get("escrow") or "0"
-            claim = f", claimable at {member['claim_at']}" if member.get("claim_at") else ""
+            claim = f", claimable from {when(member['claim_at'])}" if member.get("claim_at") else ""
             me = styled([[("Me", "bold"), f" {self.app.session.key_name} {short(data['address'])}"],
-                        f"  circle status {member.get('status') or 'not a member'}; escrow {escrow}{claim}",
+                        f"  circle status {member.get('status') or 'not a member'}; "
+                        f"escrow {escrow_text(member, data.get('rules'))}{claim}",
                         f"  engagement {points.get('engagement') or 0}   stake {points.get('stake') or 0}   "
                         f"PoE points {points.get('poe') or 0}"])
         self.query_one("#me", Static).update(me)
@@ -58,3 +62,16 @@ class DashboardScreen(DataScreen):
         lines: list = [[(f"Proposals {title}", "bold"), f": {len(open_)}"]]
         lines += [f"  #{p['id']} {str(p.get('title'))[:60]}" for p in open_[:8]]
         self.query_one("#todo", Static).update(styled(lines))
+
+
+def escrow_text(member: dict[str, Any], rules: CircleRules | None) -> str:
+    """My escrow with its denom against the circle's requirement: "400ucnv of 1000ucnv required (owe 600)"."""
+    held = str(member.get("escrow") or "0")
+    if rules is None:
+        return held
+    text = f"{held}{rules.denom} of {rules.escrow_amount}{rules.denom} required"
+    if member.get("status") in ("pending", "pending_paid", "voting") and held.isdigit():
+        owed = rules.escrow_amount - int(held)
+        if owed > 0:
+            text += f" (owe {owed})"
+    return text
