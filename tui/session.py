@@ -80,7 +80,7 @@ class Session:
 
     def need_signer(self, what: str) -> None:
         if self.signer is None:
-            raise ActionError(f"{what}: read-only mode — restart with `conclave tui --key NAME` to sign")
+            raise ActionError(f"{what}: read-only mode — press s to sign in with a key (or start with --key NAME)")
 
     # --- signed actions (thread only) ---------------------------------------------------------
     def execute(self, contract: str, msg: dict[str, Any], gas: int, what: str,

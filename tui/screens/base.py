@@ -59,6 +59,14 @@ class DataScreen(AppScreen):
         if self.is_mounted:
             self.show(data)
 
+    def can_sign(self, what: str) -> bool:
+        """True when signed in; otherwise say how to sign in (s, or --key) and False: nothing is asked or sent."""
+        if not self.app.session.read_only:
+            return True
+        self.app.notify(f"{what}: read-only mode — press s to sign in with a key (or start with --key NAME)",
+                        title="read-only", severity="warning")
+        return False
+
     def run_action(self, action: Callable[[], Any], done: str) -> None:
         """Run a signed action in a thread; notify how it went and reload."""
         self._act(self.app, action, done)

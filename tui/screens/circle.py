@@ -133,9 +133,7 @@ class CircleScreen(DataScreen):
     # --- actions: each checks what it can here, then confirms, then signs ------------------------
     def _my_view(self, what: str) -> CircleView | None:
         """The last view if I can act at all; otherwise say why (read-only, still loading)."""
-        if self.app.session.read_only:
-            self.app.notify(f"{what}: read-only mode — restart with `conclave tui --key NAME` to sign",
-                            severity="warning")
+        if not self.can_sign(what):
             return None
         if self.circle_view is None or self.circle_view.address != self.app.session.address:
             self.app.notify(f"{what}: the circle is still loading, try again in a moment", severity="warning")
@@ -239,7 +237,7 @@ def standing(view: CircleView, key_name: str | None) -> list:
     lines: list = [[("Escrow", "bold"), f" {rules.escrow_amount}{denom} required · voting period "
                     f"{duration(rules.voting_period)} · frozen {duration(rules.freeze_s)} on leaving"]]
     if view.address is None:
-        lines.append([("Read-only", "bold"), ": restart with `conclave tui --key NAME` to deposit or leave"])
+        lines.append([("Read-only", "bold"), ": press s to sign in with a key to deposit or leave"])
         return lines
     me = [("Me", "bold"), f" {key_name or ''} {short(view.address)}: "]
     status, escrow = view.status, f"{view.escrow}{denom}"

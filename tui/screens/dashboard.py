@@ -47,7 +47,7 @@ class DashboardScreen(DataScreen):
             styled([[("Chain", "bold"), f" {status.get('chain_id')}   height {status.get('height')}   "
             f"block time {block_time(status.get('latest_block_time_ns'))}   peers {status.get('peers')}"]]))
         if data["address"] is None:
-            me = styled([[("Read-only", "bold"), ": no key. Restart with `conclave tui --key NAME` to vote."]])
+            me = styled([[("Read-only", "bold"), ": no key. Press s to sign in with one and vote."]])
         else:
             member, points = data["member"], data["points"]
             claim = f", claimable from {when(member['claim_at'])}" if member.get("claim_at") else ""

@@ -113,8 +113,7 @@ class ProposalsScreen(DataScreen):
 
     def action_new(self) -> None:
         """N: a new proposal — kind, title, then addresses (checked here) or its text; confirmed before signing."""
-        if self.app.session.read_only:
-            self.app.notify("read-only mode: restart with `conclave tui --key NAME` to propose", severity="warning")
+        if not self.can_sign("proposing"):
             return
         self._check_proposer(self.app)
 
@@ -247,8 +246,7 @@ class ProposalDetailScreen(DataScreen):
 
     def action_vote(self, vote: str) -> None:
         session = self.app.session
-        if session.read_only:
-            self.app.notify("read-only mode: restart with --key NAME to vote", severity="warning")
+        if not self.can_sign("voting"):
             return
 
         def confirmed(ok: bool | None) -> None:
@@ -259,8 +257,7 @@ class ProposalDetailScreen(DataScreen):
 
     def action_execute(self) -> None:
         """e: execute a passed proposal; its status is read first, so an unpassed one is explained, not sent."""
-        if self.app.session.read_only:
-            self.app.notify("read-only mode: restart with --key NAME to execute", severity="warning")
+        if not self.can_sign("executing"):
             return
         self._check_executable(self.app)
 

@@ -82,9 +82,7 @@ class ValidatorsScreen(DataScreen):
     # --- register my key --------------------------------------------------------------------------
     def action_register(self) -> None:
         session = self.app.session
-        if session.read_only:
-            self.app.notify("read-only mode: restart with `conclave tui --key NAME` to register a validator key",
-                            severity="warning")
+        if not self.can_sign("registering a validator key"):
             return
         mine = (self.data or {}).get("mine")
         if isinstance(mine, dict) and (self.data or {}).get("me") == session.address:
@@ -145,7 +143,7 @@ def epoch_line(epoch: Any, block_time_ns: Any) -> Line:
 def my_key_lines(me: str | None, key_name: str | None, mine: Any, points: Any) -> list[Line]:
     """My consensus key as the valset knows it, or how to register one."""
     if not me:
-        return [[("Me", "bold"), ": read-only — sign in (`conclave tui --key NAME`) to register a validator key"]]
+        return [[("Me", "bold"), ": read-only — press s to sign in and register a validator key"]]
     who = [("Me", "bold"), f" {key_name or ''} {short(me)}  PoE points {_int_or(points, 0)}"]
     if not isinstance(mine, dict):
         hint = "press R to register one" if _int_or(points, 0) > 0 else "PoE points are needed to register one"
