@@ -72,7 +72,7 @@ def load_config(home: Path) -> dict[str, Any]:
     path = config_path(home)
     if not path.exists():
         raise GenesisBuildError(f"{path} not found; run `conclave genesis init --chain-id ID --home {home}` first")
-    return _read_json_file(path)
+    return read_json_object(path)
 
 
 def edit_config(home: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -199,22 +199,24 @@ def build_doc(config: dict[str, Any], artifacts: Path) -> tuple[GenesisDoc, Gene
 def build(home: Path, artifacts: Path, output: Path | None = None,
           config_file: Path | None = None) -> tuple[Path, GenesisResult]:
     """Build HOME's config (or ``config_file``) into genesis.json (default HOME/config/genesis.json)."""
-    config = load_config(home) if config_file is None else _read_json_file(config_file)
+    config = load_config(home) if config_file is None else read_json_object(config_file)
     doc, result = build_doc(config, artifacts)
     target = output or genesis_path(home)
     write_atomic(target, doc.canonical_bytes())
     return target, result
 
 
-def _read_json_file(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, what: str | None = None) -> dict[str, Any]:
+    """A JSON object from a file (a genesis config or template); GenesisBuildError naming ``what`` and the path."""
+    name = f"{what} {path}" if what else str(path)
     try:
         config = json.loads(path.read_bytes())
     except OSError as exc:
-        raise GenesisBuildError(f"cannot read {path}: {exc.strerror}") from None
+        raise GenesisBuildError(f"cannot read {name}: {exc.strerror}") from None
     except ValueError as exc:
-        raise GenesisBuildError(f"{path}: malformed JSON ({exc})") from None
+        raise GenesisBuildError(f"{name}: malformed JSON ({exc})") from None
     if not isinstance(config, dict):
-        raise GenesisBuildError(f"{path}: expected a JSON object")
+        raise GenesisBuildError(f"{name}: expected a JSON object")
     return config
 
 

@@ -27,7 +27,7 @@ from . import genesis_builder
 from .api.client import DEFAULT_NODE, Client
 from .api.proposal_text import code_facts, describe
 from .app.tx import CodeMigration, Execute, ProposeCode, build_tx
-from .node_cli import CliError, _coins, _guarded, _keyring, _passphrase
+from .cli_common import CliError, coins_arg, guarded, keyring_of, passphrase_of
 from .vm.validation import DEFAULT_CAPABILITIES, InvalidWasm, check_wasm
 
 VOTES = ("yes", "no", "abstain", "veto")
@@ -52,10 +52,10 @@ def _governance(client: Client) -> str:
 
 
 def _signed(args: argparse.Namespace, client: Client, msgs: list, gas: int) -> Any:
-    key = _keyring(args).load_signer(args.sender, _passphrase(args))
+    key = keyring_of(args).load_signer(args.sender, passphrase_of(args))
     chain_id = client.status()["chain_id"]
     sequence = client.account(key.address(args.prefix))["sequence"]
-    fee = _coins(args.fees, "--fees") if args.fees else ()
+    fee = coins_arg(args.fees, "--fees") if args.fees else ()
     return build_tx(key, chain_id, sequence, msgs, gas_limit=gas, fee=fee, memo=args.memo)
 
 
@@ -241,7 +241,7 @@ def add_parsers(sub, default_home: Path) -> None:
             parser.add_argument("--gas", type=int, default=None, help="gas limit (default: enough for the command)")
             parser.add_argument("--fees", default="", help="fee coins, e.g. 100ucnv (default none)")
             parser.add_argument("--memo", default="")
-        parser.set_defaults(func=_guarded(func))
+        parser.set_defaults(func=guarded(func))
         return parser
 
     propose = command("propose-upgrade", "admins: propose new contract code, optionally migrating a contract to it",

@@ -48,6 +48,7 @@ from .consensus.blocks import Block, ChainState
 from .consensus.driver import CHANNEL, EVIDENCE_CHANNEL, STATE_RECORD, Driver
 from .consensus.machine import TimeoutConfig
 from .consensus.privval import PrivValidator
+from .consensus.validators import address_of
 from .consensus.wal import WAL
 from .crypto.keyfiles import load_node_key, load_validator_key, node_id, write_node_key
 from .crypto import sha256
@@ -258,7 +259,7 @@ class Node:
                 "moniker": self.config.moniker, "node_id": self.node_id,
                 "round": driver["round"], "step": driver["step"],
                 "validator": b64encode(me.pubkey) if me is not None else None,
-                "is_validator": me is not None and validators.by_address(_address(me)) is not None,
+                "is_validator": me is not None and validators.by_address(address_of(me.pubkey)) is not None,
                 "validators": [{"pubkey": b64encode(v.pubkey), "power": v.power} for v in validators],
                 "peers": len(self.p2p.peers()) if self.p2p is not None else 0,
                 "catching_up": self.sync.catching_up if self.sync is not None else False}
@@ -459,10 +460,6 @@ class Node:
 
     def close(self) -> None:
         self.store.close()
-
-
-def _address(key: PrivateKey) -> bytes:
-    return sha256(key.pubkey)[:20]
 
 
 def genesis_state(chain_id: str, initial_height: int, genesis_time_ns: int, answer: dict[str, Any]) -> ChainState:

@@ -26,43 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from . import genesis_builder
-from .api.client import DEFAULT_NODE, ApiClientError, Client
-from .app.coins import parse_coins
-from .app.errors import AppError
-from .app.tx import Execute, Send, build_tx, TxError
-from .crypto.keys import Keyring, KeyringError
+from .api.client import DEFAULT_NODE, Client
+from .app.tx import Execute, Send, build_tx
+from .cli_common import CliError, coins_arg, guarded, home_of, keyring_of, passphrase_of
 from .log_format import LOG_FORMATS, configure_logging
-from .node import NodeConfig, NodeError
+from .node import NodeConfig
 
 DEFAULT_GAS_LIMIT = 200_000
-
-
-class CliError(Exception):
-    """A user error: printed as one line, exit status 1."""
-
-
-def _home(args: argparse.Namespace) -> Path:
-    return Path(args.home).expanduser()
-
-
-def _keyring(args: argparse.Namespace) -> Keyring:
-    return Keyring(_home(args) / "keys", args.prefix)
-
-
-def _passphrase(args: argparse.Namespace) -> str | None:
-    var = getattr(args, "passphrase_env", None)
-    if var is None:
-        return None
-    if var not in os.environ:
-        raise CliError(f"--passphrase-env {var}: the environment variable {var} is not set")
-    return os.environ[var]
-
-
-def _coins(text: str, what: str) -> tuple[tuple[str, int], ...]:
-    try:
-        return tuple(parse_coins(genesis_builder.parse_coins_text(text)))
-    except (genesis_builder.GenesisBuildError, AppError) as exc:
-        raise CliError(f"{what}: {exc} (write coins as 100ucnv or 5ucnv,7ustake)") from None
 
 
 def _print(obj: Any) -> None:
@@ -72,7 +42,7 @@ def _print(obj: Any) -> None:
 # --- commands ----------------------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
-    home = _home(args)
+    home = home_of(args)
     path = genesis_builder.init(home, args.chain_id, args.prefix, None, args.overwrite)
     print(f"wrote {path}\nnext: `conclave genesis add-account|add-member|add-validator ... --home {home}`, "
           f"`conclave genesis build --home {home}`, then `conclave start --home {home}`")
@@ -80,7 +50,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    home = _home(args)
+    home = home_of(args)
     configure_logging(args.log_level, args.log_format, sys.stderr)
     return run_node(home, args.api or NodeConfig.load(home).api, args.block_time,
                     deterministic_time=args.deterministic_time or None, txs_file=args.txs_file)
@@ -124,9 +94,9 @@ def run_node(home: Path, listen: str, block_time: float | None, *, deterministic
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    ring = _keyring(args)
+    ring = keyring_of(args)
     if args.keys_command == "add":
-        info = ring.add(args.name, _passphrase(args))
+        info = ring.add(args.name, passphrase_of(args))
         _print(info.to_json())
     elif args.keys_command == "list":
         _print([info.to_json() for info in ring.list()])
@@ -137,10 +107,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def _sign_and_send(args: argparse.Namespace, msgs: list) -> int:
     client = Client(args.node)
-    key = _keyring(args).load_signer(args.sender, _passphrase(args))
+    key = keyring_of(args).load_signer(args.sender, passphrase_of(args))
     chain_id = client.status()["chain_id"]
     sequence = client.account(key.address(args.prefix))["sequence"]
-    tx = build_tx(key, chain_id, sequence, msgs, gas_limit=args.gas, fee=_coins(args.fees, "--fees") if args.fees else (),
+    tx = build_tx(key, chain_id, sequence, msgs, gas_limit=args.gas, fee=coins_arg(args.fees, "--fees") if args.fees else (),
                   memo=args.memo)
     answer = client.submit_tx(tx.raw, wait_commit=True)
     _print(answer)
@@ -153,12 +123,12 @@ def _sign_and_send(args: argparse.Namespace, msgs: list) -> int:
 
 def cmd_tx(args: argparse.Namespace) -> int:
     if args.tx_command == "send":
-        return _sign_and_send(args, [Send(args.to, _coins(args.amount, "AMOUNT"))])
+        return _sign_and_send(args, [Send(args.to, coins_arg(args.amount, "AMOUNT"))])
     try:
         msg = json.loads(args.msg)
     except ValueError:
         raise CliError(f"JSON: the execute message is not JSON: {args.msg[:80]!r}") from None
-    funds = _coins(args.funds, "--funds") if args.funds else ()
+    funds = coins_arg(args.funds, "--funds") if args.funds else ()
     return _sign_and_send(args, [Execute(args.contract, msg, funds)])
 
 
@@ -231,20 +201,6 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(func):
-    """Every expected failure as one line on stderr and exit status 1."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return func(args)
-        except ApiClientError as exc:
-            print(f"error: {exc.code}: {exc}", file=sys.stderr)
-        except (CliError, KeyringError, NodeError, TxError, genesis_builder.GenesisBuildError, ValueError,
-                OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return run
-
-
 # --- parsers -----------------------------------------------------------------------------------
 
 def add_parsers(sub, default_home: Path) -> None:
@@ -264,7 +220,7 @@ def add_parsers(sub, default_home: Path) -> None:
     common(init)
     init.add_argument("--chain-id", required=True)
     init.add_argument("--overwrite", action="store_true")
-    init.set_defaults(func=_guarded(cmd_init))
+    init.set_defaults(func=guarded(cmd_init))
 
     start = sub.add_parser("start", help="run a node (consensus, p2p, HTTP API) from HOME/config/node.json")
     common(start)
@@ -281,7 +237,7 @@ def add_parsers(sub, default_home: Path) -> None:
     start.add_argument("--txs-file", default=None, metavar="FILE",
                        help='FOR TESTS ONLY: each block\'s txs from FILE ({"<height>": [base64 tx, ...]}), '
                             "not the mempool; submitted txs are refused")
-    start.set_defaults(func=_guarded(cmd_start))
+    start.set_defaults(func=guarded(cmd_start))
 
     keys = sub.add_parser("keys", help="manage keys in HOME/keys").add_subparsers(dest="keys_command", required=True)
     for name, text in (("add", "create a key (encrypted with --passphrase-env)"), ("show", "show a key"),
@@ -293,7 +249,7 @@ def add_parsers(sub, default_home: Path) -> None:
         if name == "add":
             parser.add_argument("--passphrase-env", default=None, metavar="VAR",
                                 help="encrypt with the passphrase in this environment variable")
-        parser.set_defaults(func=_guarded(cmd_keys))
+        parser.set_defaults(func=guarded(cmd_keys))
 
     tx = sub.add_parser("tx", help="sign and submit a transaction").add_subparsers(dest="tx_command", required=True)
     send = tx.add_parser("send", help="send coins: FROM (a key name) TO AMOUNT")
@@ -301,14 +257,14 @@ def add_parsers(sub, default_home: Path) -> None:
     send.add_argument("sender", metavar="FROM")
     send.add_argument("to", metavar="TO")
     send.add_argument("amount", metavar="AMOUNT")
-    send.set_defaults(func=_guarded(cmd_tx))
+    send.set_defaults(func=guarded(cmd_tx))
     execute = tx.add_parser("execute", help="execute a contract: FROM CONTRACT JSON")
     common(execute, node=True, signer=True)
     execute.add_argument("sender", metavar="FROM")
     execute.add_argument("contract", metavar="CONTRACT")
     execute.add_argument("msg", metavar="JSON")
     execute.add_argument("--funds", default="", help="coins sent with the message, e.g. 10ucnv")
-    execute.set_defaults(func=_guarded(cmd_tx))
+    execute.set_defaults(func=guarded(cmd_tx))
 
     query = sub.add_parser("query", help="query a node").add_subparsers(dest="query_command", required=True)
     for name, (text, positional, options, _) in QUERIES.items():
@@ -324,4 +280,4 @@ def add_parsers(sub, default_home: Path) -> None:
                 parser.add_argument(option, action="store_true", help="KEY is hex")
             else:
                 parser.add_argument(option, default=None, type=int if option in ("--limit", "--height") else str)
-        parser.set_defaults(func=_guarded(cmd_query))
+        parser.set_defaults(func=guarded(cmd_query))

@@ -19,7 +19,6 @@ to delete).
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import shutil
@@ -122,14 +121,9 @@ def network_config(template: dict[str, Any], *, chain_id: str, genesis_time: str
 
 def load_template(path: Path = TEMPLATE_CONFIG) -> dict[str, Any]:
     try:
-        config = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise TestnetError(f"cannot read the genesis template {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise TestnetError(f"the genesis template {path} is not JSON: {exc}") from None
-    if not isinstance(config, dict):
-        raise TestnetError(f"the genesis template {path} must be a JSON object")
-    return config
+        return genesis_builder.read_json_object(path, "the genesis template")
+    except genesis_builder.GenesisBuildError as exc:
+        raise TestnetError(str(exc)) from None
 
 
 def build_genesis(config: dict[str, Any], artifacts: Path = ARTIFACTS) -> tuple[bytes, list[tuple[bytes, int]]]:

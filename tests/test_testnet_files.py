@@ -149,7 +149,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path: Path) -> None:
         testnet_files.create(tmp_path / "out", 2, artifacts=tmp_path / "missing")
     bad = tmp_path / "template.json"
     bad.write_text("[]")
-    with pytest.raises(testnet_files.TestnetError, match="must be a JSON object"):
+    with pytest.raises(testnet_files.TestnetError, match="expected a JSON object"):
         testnet_files.create(tmp_path / "out", 2, template=bad)
     with pytest.raises(GenesisBuildError, match="chain_id"):
         testnet_files.create(tmp_path / "out", 2, chain_id="bad chain id!")

@@ -40,7 +40,7 @@ from .chain_messages import LAST_COMMIT_VOTES_KEY, install_chain_messages
 from .coins import parse_coins
 from .context import BlockInfo, Context
 from .errors import AppError, InvalidRequest
-from .kv import CacheKV, KVStore, _prefix_end, iterate_prefix
+from .kv import CacheKV, KVStore, iterate_prefix
 from .tx import (MAX_CHAIN_ID_CHARS, MAX_GAS_LIMIT, MAX_TX_BYTES, Tx, TxError, TxParams, account_sequence, ante, decode_tx, decode_tx_bytes)
 from .wasm import state as wasm_state
 from .wasm.keeper import WasmKeeper
@@ -510,8 +510,7 @@ def _wasm_metadata(view: KVStore, api: Bech32Api, path: str, data: bytes) -> Any
             return None if info is None else asdict(info)
         if parts[2] == "contracts":
             after, limit = _page_args(data, str)
-            prefix = wasm_state._BY_CODE + code_id.to_bytes(8, "big")
-            return {"contracts": [k.decode() for k, _ in _page(view, prefix, after and after.encode(), limit)]}
+            return {"contracts": wasm_state.contracts_by_code_page(view, code_id, after, limit)}
     if len(parts) in (2, 3) and parts[0] == "contract":
         address = api.validate(parts[1], "contract")
         if len(parts) == 2:
@@ -519,10 +518,7 @@ def _wasm_metadata(view: KVStore, api: Bech32Api, path: str, data: bytes) -> Any
             return None if info is None else asdict(info)
         if parts[2] == "history":
             after, limit = _page_args(data, int)
-            prefix = wasm_state._HISTORY + address.encode() + b"/"
-            cursor = None if after is None else after.to_bytes(8, "big")
-            return {"entries": [{"seq": int.from_bytes(k, "big"), **json.loads(v)}
-                                for k, v in _page(view, prefix, cursor, limit)]}
+            return {"entries": wasm_state.history_page(view, address, after, limit)}
     raise InvalidRequest(f"unknown query path {path!r}: use /wasm/codes, /wasm/code/<id>, /wasm/code/<id>/contracts, "
                          "/wasm/contract/<addr>, /wasm/contract/<addr>/history or /wasm/contract/<addr>/raw/<hex key>")
 
@@ -553,19 +549,6 @@ def _page_args(data: bytes, cursor: type) -> tuple[Any, int]:
         raise InvalidRequest(f"start_after must be {'a non-negative integer' if cursor is int else 'a string'} "
                              f"or null, got {str(after)[:32]!r}")
     return after, limit
-
-
-def _page(view: KVStore, prefix: bytes, after: bytes | None, limit: int) -> list[tuple[bytes, bytes]]:
-    """Up to ``limit`` (suffix, value) pairs under ``prefix``, in key order, strictly after ``prefix + after``."""
-    end, out = _prefix_end(prefix), []
-    cursor = None if after is None else prefix + after
-    while len(out) < limit:
-        item = view.next_item(prefix, end, False, cursor)
-        if item is None:
-            break
-        out.append((item[0][len(prefix):], item[1]))
-        cursor = item[0]
-    return out
 
 
 def _ok(height: int, value: Any) -> dict[str, Any]:

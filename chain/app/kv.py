@@ -186,3 +186,17 @@ def iterate(store: KVStore, start: bytes | None = None, end: bytes | None = None
 
 def iterate_prefix(store: KVStore, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
     return iterate(store, prefix, _prefix_end(prefix))
+
+
+def prefix_page(store: KVStore, prefix: bytes, after: bytes | None, limit: int) -> list[tuple[bytes, bytes]]:
+    """Up to ``limit`` (suffix, value) pairs under ``prefix``, in key order, strictly after ``prefix + after``:
+    one page of a listing, read without walking the pages before it."""
+    cursor = None if after is None else prefix + after
+    out: list[tuple[bytes, bytes]] = []
+    for key, value in iterate(store, cursor or prefix, _prefix_end(prefix)):
+        if key == cursor:
+            continue
+        out.append((key[len(prefix):], value))
+        if len(out) == limit:
+            break
+    return out

@@ -31,6 +31,11 @@ PRIORITY_WINDOW_FACTOR = 2           # rescale when max - min priority exceeds 2
 MAX_PRIORITY = 1 << 63               # a stored priority beyond int64 cannot come from this algorithm
 
 
+def address_of(pubkey: bytes) -> bytes:
+    """A validator's address: sha256(pubkey)[:20], as accounts and CometBFT derive it."""
+    return sha256(pubkey)[:ADDRESS_BYTES]
+
+
 class ValidatorSetError(ValueError):
     """An invalid validator set or validator update (empty set, bad power, unknown validator...)."""
 
@@ -43,8 +48,7 @@ class Validator:
 
     @cached_property
     def address(self) -> bytes:
-        """sha256(pubkey)[:20], as accounts and CometBFT derive it."""
-        return sha256(self.pubkey)[:ADDRESS_BYTES]
+        return address_of(self.pubkey)
 
 
 class ValidatorSet:
@@ -202,7 +206,7 @@ class ValidatorSet:
             if type(power) is not int or not 0 <= power <= MAX_TOTAL_POWER:
                 raise ValidatorSetError(f"validator update: power must be an integer in 0..{MAX_TOTAL_POWER}, "
                                         f"got {power!r}")
-            address = sha256(pubkey)[:ADDRESS_BYTES]
+            address = address_of(pubkey)
             if address in changes:
                 raise ValidatorSetError(f"validator update: {address.hex()} appears twice in one change set")
             changes[address] = (pubkey, power)

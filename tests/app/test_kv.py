@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from chain.app.kv import CacheKV, MemoryKV, PrefixKV, iterate
+from chain.app.kv import CacheKV, MemoryKV, PrefixKV, iterate, prefix_page
 
 keys = st.binary(min_size=0, max_size=4)
 ops = st.lists(st.tuples(st.sampled_from(["set", "delete"]), keys, st.binary(max_size=3)), max_size=40)
@@ -84,3 +84,23 @@ def test_prefix_view_stays_inside_its_prefix():
     prefix_ff = PrefixKV(base, b"\xff")
     base.set(b"\xff\xff", b"z")
     assert list(iterate(prefix_ff)) == [(b"\xff", b"z")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.binary(max_size=4), st.binary(max_size=2), max_size=30), st.binary(max_size=2),
+       st.integers(min_value=1, max_value=7))
+def test_prefix_pages_cover_the_prefix_exactly_once_in_order(model, prefix, limit):
+    """Walking prefix_page by its last suffix yields every key under the prefix once, in order, and nothing else."""
+    store = MemoryKV()
+    for key, value in model.items():
+        store.set(key, value)
+    want = sorted((k[len(prefix):], v) for k, v in model.items() if k.startswith(prefix))
+    got, after = [], None
+    while True:
+        page = prefix_page(store, prefix, after, limit)
+        assert len(page) <= limit
+        got += page
+        if len(page) < limit:
+            break
+        after = page[-1][0]
+    assert got == want

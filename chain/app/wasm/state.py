@@ -5,7 +5,7 @@ import json
 import struct
 from dataclasses import asdict, dataclass
 
-from ..kv import KVStore, PrefixKV, iterate_prefix
+from ..kv import KVStore, PrefixKV, iterate_prefix, prefix_page
 from ..memo import BoundedMemo
 
 _CODE = b"wasm/code/"            # u64be code id -> CodeInfo JSON
@@ -120,6 +120,12 @@ def contracts_by_code(store: KVStore, code_id: int) -> list[str]:
     return [k[len(prefix):].decode() for k, _ in iterate_prefix(store, prefix)]
 
 
+def contracts_by_code_page(store: KVStore, code_id: int, after: str | None, limit: int) -> list[str]:
+    """One page of the contracts running ``code_id``, by address, after ``after``."""
+    prefix = _BY_CODE + _u64(code_id)
+    return [k.decode() for k, _ in prefix_page(store, prefix, after and after.encode(), limit)]
+
+
 def contract_storage(store: KVStore, address: str) -> PrefixKV:
     raw = address.encode()
     return PrefixKV(store, _STORE + bytes([len(raw)]) + raw)
@@ -128,6 +134,13 @@ def contract_storage(store: KVStore, address: str) -> PrefixKV:
 def append_history(store: KVStore, address: str, entry: HistoryEntry) -> None:
     seq = next_sequence(store, "history/" + address)
     store.set(_HISTORY + address.encode() + b"/" + _u64(seq), json.dumps(asdict(entry)).encode())
+
+
+def history_page(store: KVStore, address: str, after_seq: int | None, limit: int) -> list[dict]:
+    """One page of a contract's history: entries as JSON objects with their ``seq``, after ``after_seq``."""
+    prefix = _HISTORY + address.encode() + b"/"
+    cursor = None if after_seq is None else _u64(after_seq)
+    return [{"seq": int.from_bytes(k, "big"), **json.loads(v)} for k, v in prefix_page(store, prefix, cursor, limit)]
 
 
 def contract_history(store: KVStore, address: str) -> list[HistoryEntry]:
