@@ -10,19 +10,23 @@ from rich.text import Text
 BAR_WIDTH = 20
 
 
-Line = str | tuple[str, str] | list["str | tuple[str, str]"]
+Line = str | Text | tuple[str, str] | list["str | Text | tuple[str, str]"]
+BAR_STYLES = {"#": "green", "x": "red", "=": "yellow", "!": "magenta", "|": "bold"}   # yes, no, abstain, veto, quorum
+STATUS_STYLES = {"open": "yellow", "passed": "green", "executed": "cyan", "rejected": "red", "expired": "dim"}
 
 
 def styled(lines: list[Line]) -> Text:
     """Screen text with no markup parsing: chain data (a title like "[bold" or "\\[") shows literally.
 
-    Each line is a string, a (text, style) pair, or a list of those."""
+    Each line is a string, a rich Text (already styled), a (text, style) pair, or a list of those."""
     out = Text()
     for i, line in enumerate(lines):
         if i:
             out.append("\n")
         for part in line if isinstance(line, list) else [line]:
-            if isinstance(part, tuple):
+            if isinstance(part, Text):
+                out.append_text(part)
+            elif isinstance(part, tuple):
                 out.append(str(part[0]), style=part[1])
             else:
                 out.append(str(part))
@@ -83,6 +87,21 @@ def tally_bar(votes: dict[str, Any], total: Any, rules: dict[str, Any] | None, w
 
 BAR_EIGHTHS = " ▏▎▍▌▋▊▉"      # a cell filled by 0..7 eighths; "█" is a full cell
 MAX_BAR_CELLS = 1000            # no terminal is wider: a larger width is a caller's slip, not a request
+
+
+def colored_bar(bar: str) -> Text:
+    """A tally bar (from ``tally_bar``) with its cells coloured: yes green, no red, abstain yellow, veto magenta."""
+    inside = bar.find("]") + 1 if bar.startswith("[") else 0
+    text = Text()
+    for i, char in enumerate(bar[:inside]):
+        text.append(char, style=BAR_STYLES.get(char, "dim" if char == "." else ""))
+    text.append(bar[inside:])
+    return text
+
+
+def status_text(status: Any) -> Text:
+    """A proposal status in its colour (open yellow, passed green, executed cyan, rejected red, expired dim)."""
+    return Text(str(status), style=STATUS_STYLES.get(str(status), ""))
 
 
 def points_bar(points: Any, widest: Any, width: int) -> str:

@@ -9,7 +9,7 @@ import pytest
 from chain.cli import build_parser
 from tui.app import activity_line
 from chain.api.proposal_text import CodeFacts, ContractFacts, describe
-from tui.format import styled, tally_bar
+from tui.format import colored_bar, status_text, styled, tally_bar
 from chain.api.client import Client
 from tui.session import ActionError, Session, proposal_msgs
 
@@ -104,3 +104,14 @@ def test_read_only_session_refuses_to_sign_without_asking_the_node():
         session.vote(1, "maybe")
     with pytest.raises(ActionError, match="positive"):
         session.deposit_escrow(0)
+
+
+def test_tally_bars_and_statuses_are_coloured_but_say_the_same():
+    bar = tally_bar({"yes": 2, "no": 1, "veto": 1}, 8, {"quorum": "0.3", "threshold": "0.51"}, width=8)
+    text = colored_bar(bar)
+    assert text.plain == bar
+    styles = {text.plain[span.start:span.end]: str(span.style) for span in text.spans}
+    assert styles.get("#") == "green" and styles.get("x") == "red" and styles.get("!") == "magenta"
+    assert colored_bar("no bar here").plain == "no bar here"          # odd input: shown as it came
+    assert str(status_text("passed").style) == "green" and status_text("[bold]x").plain == "[bold]x"
+    assert styled([["a ", colored_bar(bar)]]).plain == "a " + bar

@@ -15,7 +15,7 @@ from chain.api.client import ApiClientError
 from chain.api.proposal_text import code_facts, describe
 from chain.crypto import AddressError, decode_address
 
-from ..format import short, styled, tally_bar, when
+from ..format import colored_bar, short, status_text, styled, tally_bar, when
 from ..session import ActionError, Session, proposal_msgs
 from .base import DataScreen, to_ui
 from .confirm import Confirm, Prompt
@@ -70,7 +70,7 @@ class ProposalsScreen(DataScreen):
         table.clear()
         for p in proposals:
             bar = tally_bar(p.get("votes") or {}, p.get("total_points"), p.get("rules"), width=10)
-            table.add_row(Text(str(p.get("id"))), Text(str(p.get("status"))), Text(bar.split("  quorum")[0]),
+            table.add_row(Text(str(p.get("id"))), status_text(p.get("status")), colored_bar(bar.split("  quorum")[0]),
                           Text(str(p.get("title"))[:40]), key=str(p.get("id")))
         if proposals:
             table.move_cursor(row=min(row, len(proposals) - 1))
@@ -228,11 +228,12 @@ class ProposalDetailScreen(DataScreen):
         p, tally = data["proposal"], data["tally"]
         votes = {k: tally.get(k) for k in ("yes", "no", "abstain", "veto")}
         bar, _, rules = tally_bar(votes, tally.get("total"), p.get("rules")).partition("  ")
-        lines: list = [[(f"Proposal {p.get('id')}", "bold"), f": {p.get('title')}  [{tally.get('status')}]"],
-                 f"proposer {short(p.get('proposer'))}; created at height {p.get('created_height')}; "
-                 f"voting ends {when(p.get('expires_at'))}",
-                 f"tally {bar}", f"      {rules}",
-                 f"quorum {'reached' if tally.get('quorum_reached') else 'not reached'}", ""]
+        lines: list = [[(f"Proposal {p.get('id')}", "bold"), f": {p.get('title')}  [", status_text(tally.get("status")),
+                        "]"],
+                       f"proposer {short(p.get('proposer'))}, created at height {p.get('created_height')}",
+                       f"voting ends {when(p.get('expires_at'))}",
+                       ["tally ", colored_bar(bar)], f"      {rules}",
+                       f"quorum {'reached' if tally.get('quorum_reached') else 'not reached'}", ""]
         if p.get("description"):
             lines += [str(p["description"]), ""]
         msgs = p.get("msgs") or []
