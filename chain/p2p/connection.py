@@ -8,6 +8,12 @@ which calls message handlers one at a time in arrival order and starts each requ
 its own task (a handler may then await requests of its own without deadlocking the peer).
 Malformed frames are counted; past ``max_bad_frames`` the peer is disconnected as misbehaving.
 
+Every frame travels sealed by the link's SecureChannel (chain/p2p/secure.py) as a binary
+websocket message: the writer seals in send order, the reader opens in arrival order. A frame
+that does not open (altered, replayed, reordered, forged, oversized) or that arrives unsealed as
+text ends the connection at once with TAMPERED: the link can no longer be trusted. It is counted
+as a bad frame but does not ban the peer, since anyone on the path could have injected it.
+
 When two connections to the same peer meet (both sides dialed), the loser is *retired*, not cut:
 its unsent frames, open requests and request ids move to the winner, it sends a final ``bye``
 frame and keeps reading (and delivering) until the peer's ``bye`` arrives, so nothing sent on it
@@ -31,6 +37,7 @@ from . import frames
 from .errors import CloseCode, P2PError, PeerUnavailable, RequestError, RequestTimeout
 from .frames import Frame, FrameError, Kind
 from .handshake import Hello
+from .secure import SecureChannel, SecureChannelError
 
 __all__ = ["Handler", "RequestHandler", "Routes", "Settings", "Counters", "PeerConnection", "prefer_new_connection"]
 
@@ -91,9 +98,10 @@ def prefer_new_connection(own_id: str, peer_id: str, new_outbound: bool, old_out
 class PeerConnection:
     """A live, authenticated websocket to one peer. Create, then ``await run()`` until it closes."""
 
-    def __init__(self, ws: Any, transport: asyncio.BaseTransport | None, remote: Hello, *, outbound: bool,
-                 routes: Routes, settings: Settings, totals: Counters, log_prefix: str):
+    def __init__(self, ws: Any, transport: asyncio.BaseTransport | None, remote: Hello, channel: SecureChannel, *,
+                 outbound: bool, routes: Routes, settings: Settings, totals: Counters, log_prefix: str):
         self.ws = ws
+        self._channel = channel
         self.transport = transport
         self.remote = remote
         self.peer_id = remote.node_id
@@ -289,7 +297,7 @@ class PeerConnection:
                     await self._outbox_ready.wait()
                     continue
                 text, _ = self._outbox.popleft()
-                await self.ws.send_str(text)
+                await self.ws.send_bytes(self._channel.seal(text))
                 if text is frames.BYE:
                     self._bye_sent = True
                     if self._bye_received:
@@ -306,12 +314,12 @@ class PeerConnection:
         try:
             while not self.closing:
                 msg = await self.ws.receive()
-                if msg.type is WSMsgType.TEXT:
+                if msg.type is WSMsgType.BINARY:
                     self._count("frames_in")
-                    await self._on_text(msg.data)
-                elif msg.type is WSMsgType.BINARY:
+                    await self._on_sealed(msg.data)
+                elif msg.type is WSMsgType.TEXT:
                     self._count("frames_in")
-                    self._bad_frame("binary frame (frames are JSON text)")
+                    self._tampered("unsealed text frame after the handshake")
                 elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                     reason = msg.extra if isinstance(msg.extra, str) and msg.extra else "connection closed"
                     log.debug("%s: disconnected by the peer: %s", self._prefix, reason)
@@ -334,9 +342,12 @@ class PeerConnection:
             log.info("%s: connection error (%s), disconnecting", self._prefix, exc)
             self._finish(f"connection error: {exc}")
 
-    async def _on_text(self, text: str) -> None:
+    async def _on_sealed(self, data: bytes) -> None:
         try:
-            frame = frames.decode(text)
+            frame = frames.decode(self._channel.open(data))
+        except SecureChannelError as exc:
+            self._tampered(str(exc))
+            return
         except FrameError as exc:
             self._bad_frame(str(exc))
             return
@@ -357,6 +368,12 @@ class PeerConnection:
                                               f"{frame.error}"))
         else:
             future.set_result(frame.payload)                # type: ignore[arg-type]
+
+    def _tampered(self, why: str) -> None:
+        """The link is compromised (or the peer broken): count it and close without waiting for more."""
+        self._count("bad_frames")
+        log.warning("%s: %s; closing the connection", self._prefix, why)
+        self.close(CloseCode.TAMPERED, why)
 
     def _bad_frame(self, why: str) -> None:
         self._count("bad_frames")

@@ -50,6 +50,8 @@ class CloseCode(IntEnum):
     BANNED = 4006
     DUPLICATE = 4007           # a second connection between the same pair
     MISBEHAVING = 4008         # too many malformed frames
+    INCOMPATIBLE = 4009        # the peer speaks another p2p protocol version
+    TAMPERED = 4010            # a frame failed decryption (altered, replayed, reordered, forged) or came unsealed
 
 
 class HandshakeError(P2PError):

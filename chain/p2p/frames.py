@@ -1,4 +1,4 @@
-"""The wire format after the handshake: one compact JSON object per websocket text frame.
+"""The frame format after the handshake: one compact JSON object per frame (sealed by secure.py).
 
     message   {"ch": channel, "p": payload}
     request   {"ch": channel, "p": payload, "id": n}

@@ -1,4 +1,4 @@
-"""P2P: the node's authenticated peer transport over aiohttp websockets.
+"""P2P: the node's authenticated, encrypted peer transport over aiohttp websockets.
 
     p2p = P2P(node_key, chain_id, "0.0.0.0:26656", parse_peers(config.persistent_peers))
     p2p.on_message("consensus", handler)          # async (peer_id, channel, payload) -> None
@@ -10,8 +10,9 @@
 
 Each node listens on ws://host:port/p2p and dials every configured peer for ever, backing off
 exponentially between reconnect_min and reconnect_max. Every connection starts with the
-handshake of chain/p2p/handshake.py, so a peer id here is always proven by a signature. Two
-nodes dialing each other at once end with the single connection prefer_new_connection picks.
+handshake of chain/p2p/handshake.py, so a peer id here is always proven by a signature, and
+every frame after it is sealed with the link's session keys (chain/p2p/secure.py). Two nodes
+dialing each other at once end with the single connection prefer_new_connection picks.
 A peer that keeps sending malformed frames is disconnected and banned for ban_seconds.
 
 All methods must be called on the event loop the instance was started on.
@@ -36,6 +37,7 @@ from .connection import (Counters, Handler, PeerConnection, RequestHandler, Rout
                          prefer_new_connection)
 from .errors import CloseCode, HandshakeError, P2PError, PeerUnavailable
 from .handshake import Hello, perform_handshake
+from .secure import TAG_BYTES
 
 __all__ = ["P2P", "PeerInfo", "PATH"]
 
@@ -83,6 +85,9 @@ class P2P:
         self._allow = None if allow_inbound_from is None else set(allow_inbound_from)
         self._settings = Settings(max_message_bytes, send_queue, recv_queue, max_bad_frames,
                                   max_concurrent_requests, close_timeout, handover_timeout=handshake_timeout)
+        # The websocket's own cap on a received message: a full-size frame plus its tag passes
+        # (aiohttp refuses a message of exactly max_msg_size bytes, hence the + 1).
+        self._wire_limit = max_message_bytes + TAG_BYTES + 1
         self._reconnect = (reconnect_min, reconnect_max)
         self._handshake_timeout = handshake_timeout
         self._heartbeat = heartbeat
@@ -321,7 +326,7 @@ class P2P:
         try:
             async with asyncio.timeout(self._handshake_timeout):
                 ws = await self._session.ws_connect(
-                    address.url, max_msg_size=self._settings.max_message_bytes, heartbeat=self._heartbeat,
+                    address.url, max_msg_size=self._wire_limit, heartbeat=self._heartbeat,
                     autoping=True, compress=0, timeout=aiohttp.ClientWSTimeout(ws_close=self._settings.close_timeout))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.log(logging.DEBUG if quiet else logging.INFO, "%s: cannot reach peer %s: %s", self._log,
@@ -338,7 +343,7 @@ class P2P:
 
     async def _accept(self, request: web.Request) -> web.StreamResponse:
         """The /p2p endpoint: upgrade, handshake, serve (inbound)."""
-        ws = web.WebSocketResponse(max_msg_size=self._settings.max_message_bytes, heartbeat=self._heartbeat,
+        ws = web.WebSocketResponse(max_msg_size=self._wire_limit, heartbeat=self._heartbeat,
                                    compress=False, timeout=self._settings.close_timeout)
         await ws.prepare(request)
         if self._state != "running" or self._inbound >= self._max_inbound:
@@ -359,9 +364,10 @@ class P2P:
             self._handshaking.add(transport)
         self._connecting += 1
         try:
-            remote = await perform_handshake(ws, self.key, self.chain_id, self._advertised(),
-                                             expected_node_id=expected, admit=self._admit(outbound),
-                                             timeout=self._handshake_timeout)
+            remote, channel = await perform_handshake(
+                ws, self.key, self.chain_id, self._advertised(), expected_node_id=expected,
+                admit=self._admit(outbound), timeout=self._handshake_timeout,
+                max_message_bytes=self._settings.max_message_bytes)
         except HandshakeError as exc:
             self._handshake_failures += 1
             log.warning("%s: handshake with %s failed: %s", self._log, where, exc)
@@ -377,7 +383,7 @@ class P2P:
         if self._state != "running":
             await self._close_quietly(ws, transport, CloseCode.GOING_AWAY, "node is shutting down")
             return True
-        conn = PeerConnection(ws, transport, remote, outbound=outbound, routes=self._routes,
+        conn = PeerConnection(ws, transport, remote, channel, outbound=outbound, routes=self._routes,
                               settings=self._settings, totals=self._totals, log_prefix=self._log)
         self._adopt(conn)
         if not conn.retiring:

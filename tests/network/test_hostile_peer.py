@@ -2,8 +2,11 @@
 
 The hostile peer is an authenticated p2p node (it may connect: the chain is permissioned at the
 validator set, not at the socket) that first listens to the validators' real gossip, then sends
-malformed, oversized, wrongly signed, wrong-height and replayed consensus messages. They are
-dropped: the validators keep committing, and the chains stay identical.
+malformed, oversized, wrongly signed, wrong-height and replayed consensus messages, all properly
+sealed so they reach the node's parsers. They are dropped: the validators keep committing, and
+the chains stay identical. Raw links then send what no honest peer sends on an encrypted link
+(malformed JSON in a valid box, a garbage binary frame, a text frame, a replayed sealed frame):
+each is refused, the links that break the cipher are closed at once.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from chain.app.tx import Send, build_tx
 from chain.crypto import sha256
 from chain.crypto.keys import PrivateKey
 from chain.p2p import P2P, PeerAddress
+from chain.p2p.errors import CloseCode
 from cluster import Cluster
 from p2p.harness import RawPeer
 from support import devnet_genesis, devnet_key
@@ -104,13 +108,14 @@ def test_bad_consensus_messages_are_dropped_and_do_not_stall(net):
                                         chain_id="conclave-devnet")
             try:
                 try:
-                    await raw.send_json({"ch": "consensus", "p": {"kind": "vote", "vote": {"pad": "x" * (5 << 20)}}})
+                    await raw.send_frame({"ch": "consensus", "p": {"kind": "vote", "vote": {"pad": "x" * (5 << 20)}}})
                     code, _ = await raw.closed_with()
                     assert code is not None
                 except ConnectionError:
                     pass                            # the node cut the connection mid-frame: dropped too
             finally:
                 await raw.close()
+            await _break_the_cipher(target.p2p_port)
             await asyncio.sleep(1.0)
             return len(bad)
         finally:
@@ -120,3 +125,32 @@ def test_bad_consensus_messages_are_dropped_and_do_not_stall(net):
     assert sent > 40
     net.wait_progress(3)                     # the round was not stalled
     net.assert_consistent()
+
+
+async def _break_the_cipher(port: int) -> None:
+    """Malformed JSON inside valid boxes is dropped; frames that are not the peer's next box close the link."""
+    async def attacker(name: bytes) -> RawPeer:
+        return await RawPeer.connect(port, PrivateKey.from_seed(sha256(b"hostile-raw-" + name)),
+                                     chain_id="conclave-devnet")
+
+    raw = await attacker(b"json")
+    try:
+        for text in ("{not json", "[]", '{"ch":"consensus","p":"not an object"}', '{"ch":"consensus","p":{}}'):
+            await raw.send_frame(text)                   # authentic but malformed: counted, link kept
+        sealed = await raw.send_frame({"ch": "consensus", "p": {"kind": "nonsense"}})
+        await raw.ws.send_bytes(sealed)                  # replayed: not the next box
+        code, reason = await raw.closed_with()
+        assert code == CloseCode.TAMPERED and "frame #5 failed authentication" in reason
+    finally:
+        await raw.close()
+    for name, attack, complaint in [
+        (b"binary", lambda peer: peer.ws.send_bytes(bytes(range(256)) * 4), "failed authentication"),
+        (b"text", lambda peer: peer.ws.send_str('{"ch":"consensus","p":{"kind":"vote"}}'), "unsealed text frame"),
+    ]:
+        raw = await attacker(name)
+        try:
+            await attack(raw)
+            code, reason = await raw.closed_with()
+            assert code == CloseCode.TAMPERED and complaint in reason
+        finally:
+            await raw.close()

@@ -1,5 +1,8 @@
 """Running real P2P nodes in tests: seeded keys, bounded waits, meshes, and a hand-driven raw peer.
 
+The raw peer speaks the wire itself: the handshake's JSON text frames, then frames sealed with
+the link's SecureChannel (or deliberately not), so hostile input reaches the node's parser.
+
 Every wait is bounded; ``run`` fails a scenario that leaves tasks behind after its nodes stop.
 """
 from __future__ import annotations
@@ -16,6 +19,7 @@ from chain.crypto.keys import PrivateKey
 from chain.p2p import P2P, PeerAddress, node_id_of
 from chain.codec import b64encode
 from chain.p2p.handshake import make_hello, perform_handshake
+from chain.p2p.secure import SecureChannel, new_ephemeral
 
 CHAIN = "conclave-p2p-test"
 WAIT = 10.0                      # generous bound for anything that should happen "soon"
@@ -118,13 +122,19 @@ async def running(*nodes: P2P) -> AsyncIterator[None]:
 
 
 def hello(key: PrivateKey, *, chain_id: str = CHAIN, claim_id: str | None = None,
-          claim_pubkey: bytes | None = None) -> dict:
-    """A hand-made handshake hello from ``key``'s holder, possibly claiming another identity."""
-    message = make_hello(key, chain_id, None).to_json()
+          claim_pubkey: bytes | None = None, ephemeral: bytes | None = None, legacy: bool = False) -> dict:
+    """A hand-made handshake hello from ``key``'s holder, possibly claiming another identity.
+
+    ``ephemeral`` replaces the fresh X25519 public key; ``legacy`` makes it the unencrypted
+    protocol's v1 hello (no version, no ephemeral key).
+    """
+    message = make_hello(key, chain_id, None, ephemeral if ephemeral is not None else new_ephemeral()[1]).to_json()
     if claim_id is not None:
         message["node_id"] = claim_id
     if claim_pubkey is not None:
         message["pubkey"] = b64encode(claim_pubkey)
+    if legacy:
+        del message["version"], message["ephemeral"]
     return message
 
 
@@ -132,11 +142,13 @@ class RawPeer:
     """A websocket client we drive by hand: a misbehaving or impostor node.
 
     ``connect`` performs the real handshake with ``key`` unless ``handshake=False``, after
-    which the test speaks the handshake (or anything else) itself.
+    which the test speaks the handshake (or anything else) itself. After a real handshake
+    ``channel`` seals what ``send_frame`` sends, in order, as the node expects.
     """
 
     def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse):
         self.session, self.ws = session, ws
+        self.channel: SecureChannel | None = None
 
     @classmethod
     async def connect(cls, port: int, key: PrivateKey, *, chain_id: str = CHAIN, handshake: bool = True) -> RawPeer:
@@ -145,20 +157,41 @@ class RawPeer:
             ws = await session.ws_connect(f"ws://{LOCALHOST}:{port}/p2p", max_msg_size=64 << 20)
             peer = cls(session, ws)
             if handshake:
-                await asyncio.wait_for(perform_handshake(ws, key, chain_id, None, expected_node_id=None,
-                                                         admit=lambda hello: None, timeout=WAIT), WAIT)
+                _, peer.channel = await asyncio.wait_for(perform_handshake(
+                    ws, key, chain_id, None, expected_node_id=None, admit=lambda hello: None, timeout=WAIT,
+                    max_message_bytes=64 << 20), WAIT)
         except BaseException:
             await session.close()
             raise
         return peer
 
     async def send_json(self, obj: Any) -> None:
+        """A handshake message: JSON in a text frame, in the clear."""
         await self.ws.send_str(json.dumps(obj))
 
     async def receive_json(self) -> Any:
+        """The node's next handshake message."""
         msg = await asyncio.wait_for(self.ws.receive(), WAIT)
         assert msg.type is aiohttp.WSMsgType.TEXT, f"expected a text frame, got {msg.type.name}: {msg.extra}"
         return json.loads(msg.data)
+
+    def seal(self, frame: Any) -> bytes:
+        """The next sealed frame for ``frame`` (JSON-encoded unless already text), without sending it."""
+        assert self.channel is not None, "connect with handshake=True to get the link's keys"
+        return self.channel.seal(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def send_frame(self, frame: Any) -> bytes:
+        """Seal and send one frame, as a real peer would; returns the bytes sent (to replay them)."""
+        data = self.seal(frame)
+        await self.ws.send_bytes(data)
+        return data
+
+    async def receive_frame(self) -> Any:
+        """Open the node's next sealed frame and parse its JSON."""
+        assert self.channel is not None, "connect with handshake=True to get the link's keys"
+        msg = await asyncio.wait_for(self.ws.receive(), WAIT)
+        assert msg.type is aiohttp.WSMsgType.BINARY, f"expected a sealed frame, got {msg.type.name}: {msg.extra}"
+        return json.loads(self.channel.open(msg.data))
 
     async def closed_with(self) -> tuple[int | None, str]:
         """Read until the node closes the connection; return its close code and reason."""

@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from chain.codec import b64decode
 from chain.p2p import P2P, P2PError, PeerUnavailable, RequestError, RequestTimeout
 from chain.p2p.errors import CloseCode
-from chain.p2p.handshake import sign_auth
+from chain.p2p.handshake import Hello, make_hello, sign_auth
+from chain.p2p.secure import new_ephemeral
 from p2p.harness import (CHAIN, Inbox, RawPeer, address_of, connect_all, eventually, fully_connected, hello,
                          make_node, node_id, node_key, run, running, settled)
 
@@ -255,9 +255,11 @@ def test_impostors_are_refused(caplog):
             # Someone claims node 1's id and public key but cannot sign with its key.
             raw = await RawPeer.connect(a.listen_port, node_key(3), handshake=False)
             try:
-                await raw.send_json(hello(node_key(3), claim_id=b.node_id, claim_pubkey=node_key(1).pubkey))
-                theirs = await raw.receive_json()
-                await raw.send_json(sign_auth(node_key(3), CHAIN, b64decode(theirs["nonce"])))
+                mine = make_hello(node_key(3), CHAIN, None, new_ephemeral()[1])
+                await raw.send_json({**mine.to_json(), "node_id": b.node_id,
+                                     "pubkey": hello(node_key(1))["pubkey"]})
+                theirs = Hello.from_json(await raw.receive_json())
+                await raw.send_json(sign_auth(node_key(3), mine, theirs))
                 await raw.receive_json()                                # a's own signature
                 code, reason = await raw.closed_with()
                 assert code == CloseCode.BAD_IDENTITY and "invalid handshake signature" in reason
@@ -331,7 +333,7 @@ def test_oversized_frame_drops_that_peer_and_the_node_keeps_serving():
             raw = await RawPeer.connect(a.listen_port, node_key(2))
             try:
                 await eventually(lambda: node_id(2) in a.peers(), "the raw peer to join")
-                await raw.send_json({"ch": "x", "p": {"blob": "z" * (limit + 1)}})
+                await raw.send_frame({"ch": "x", "p": {"blob": "z" * (limit + 1)}})
                 code, _ = await raw.closed_with()
                 assert code == 1009                                # RFC 6455 "message too big"
             finally:
@@ -358,21 +360,20 @@ GARBAGE = [
 
 def test_garbage_frames_are_counted_then_the_peer_is_disconnected_and_banned():
     async def scenario():
-        a = make_node(0, max_bad_frames=len(GARBAGE) + 2, ban_seconds=60)
+        a = make_node(0, max_bad_frames=len(GARBAGE) + 1, ban_seconds=60)
         inbox = Inbox()
         a.on_message("x", inbox.handler)
         async with running(a):
             raw = await RawPeer.connect(a.listen_port, node_key(2))
             try:
-                for text in GARBAGE:
-                    await raw.ws.send_str(text)
-                await raw.ws.send_bytes(b"\x00binary")
-                await raw.send_json({"ch": "x", "p": {"after": "garbage"}})
+                for text in GARBAGE:                                     # sealed properly: they reach the parser
+                    await raw.send_frame(text)
+                await raw.send_frame({"ch": "x", "p": {"after": "garbage"}})
                 await eventually(lambda: len(inbox.items) == 1, "the good frame after the garbage")
-                assert a.stats()["bad_frames"] == len(GARBAGE) + 1
-                assert a.stats()["per_peer"][node_id(2)]["bad_frames"] == len(GARBAGE) + 1
+                assert a.stats()["bad_frames"] == len(GARBAGE)
+                assert a.stats()["per_peer"][node_id(2)]["bad_frames"] == len(GARBAGE)
                 assert a.peers() == [node_id(2)]                        # tolerated so far
-                await raw.ws.send_str("one too many")
+                await raw.send_frame("one too many")
                 code, reason = await raw.closed_with()
                 assert code == CloseCode.MISBEHAVING and "too many malformed frames" in reason
             finally:
@@ -384,6 +385,59 @@ def test_garbage_frames_are_counted_then_the_peer_is_disconnected_and_banned():
                 await raw.receive_json()
                 code, reason = await raw.closed_with()
                 assert code == CloseCode.BANNED and "banned" in reason
+            finally:
+                await raw.close()
+    run(scenario)
+
+
+async def _flip_last_bit(raw: RawPeer) -> None:
+    sealed = bytearray(raw.seal({"ch": "x", "p": {"n": 1}}))
+    sealed[-1] ^= 1
+    await raw.ws.send_bytes(bytes(sealed))
+
+
+async def _replay(raw: RawPeer) -> None:
+    await raw.ws.send_bytes(await raw.send_frame({"ch": "x", "p": {"n": 1}}))
+
+
+async def _skip_one(raw: RawPeer) -> None:
+    raw.seal({"ch": "x", "p": {"lost": True}})                            # never sent: a dropped frame
+    await raw.send_frame({"ch": "x", "p": {"n": 1}})
+
+
+TAMPERING = {
+    "garbage binary frame": (lambda raw: raw.ws.send_bytes(b"\x00garbage" * 10), "failed authentication"),
+    "tiny binary frame": (lambda raw: raw.ws.send_bytes(b"\x01"), "shorter than its 16-byte tag"),
+    "text frame after the handshake": (lambda raw: raw.ws.send_str('{"ch":"x","p":{}}'), "unsealed text frame"),
+    "altered frame": (_flip_last_bit, "failed authentication"),
+    "replayed frame": (_replay, "frame #1 failed authentication"),
+    "frame after a dropped one": (_skip_one, "frame #0 failed authentication"),
+}
+
+
+def test_tampered_or_unsealed_frames_close_the_link_without_a_ban():
+    async def scenario():
+        a = make_node(0, max_bad_frames=100)
+        inbox = Inbox()
+        a.on_message("x", inbox.handler)
+        async with running(a):
+            for count, (what, (attack, complaint)) in enumerate(TAMPERING.items(), start=1):
+                raw = await RawPeer.connect(a.listen_port, node_key(2))
+                try:
+                    await eventually(lambda: a.peers() == [node_id(2)], f"the raw peer to join before: {what}")
+                    await attack(raw)
+                    code, reason = await raw.closed_with()
+                    assert code == CloseCode.TAMPERED and complaint in reason, (what, code, reason)
+                finally:
+                    await raw.close()
+                await eventually(lambda: a.peers() == [], f"a to drop the link after: {what}")
+                assert a.stats()["bad_frames"] == count
+            assert a.stats()["banned"] == 0                              # anyone on the path could have done it
+            assert all(p == {"n": 1} for p in inbox.payloads())          # only the one good frame, if any
+            raw = await RawPeer.connect(a.listen_port, node_key(2))      # and the peer may come back
+            try:
+                await raw.send_frame({"ch": "x", "p": {"back": True}})
+                await eventually(lambda: {"back": True} in inbox.payloads(), "a frame on the new link")
             finally:
                 await raw.close()
     run(scenario)

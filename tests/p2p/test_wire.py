@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 
 import pytest
 
-from chain.codec import b64encode
+from chain.codec import b64decode, b64encode, canonical_json
 from chain.crypto import sha256
 from chain.p2p import (PeerAddress, PeerAddressError, P2PError, node_id_of, parse_listen, parse_peer, parse_peers,
                        prefer_new_connection)
 from chain.p2p.errors import CloseCode, HandshakeError
 from chain.p2p.frames import FrameError, Kind, decode, encode_error, encode_message, encode_request, encode_response
-from chain.p2p.handshake import Hello, auth_message, check_auth, make_hello, sign_auth
+from chain.p2p.handshake import Hello, auth_message, check_auth, make_hello, sign_auth, transcript
+from chain.p2p.secure import new_ephemeral
 from p2p.harness import node_key
 
 NODE_ID = "ab" * 20
@@ -116,39 +118,80 @@ def test_unsendable_payloads_raise_p2p_error():
 
 # -- handshake messages --------------------------------------------------------------------------
 
-def test_auth_signature_binds_chain_nonce_and_identity():
+def test_auth_signature_binds_chain_nonce_identity_and_both_ephemerals():
     alice, bob = node_key(0), node_key(1)
-    hello_a, hello_b = make_hello(alice, "chain-x", None), make_hello(bob, "chain-x", "10.0.0.1:26656")
-    assert json.loads(auth_message("chain-x", hello_b.nonce, hello_a.node_id)) == [
-        "conclave-p2p-handshake", "chain-x", b64encode(hello_b.nonce), hello_a.node_id]
-    check_auth(hello_a, hello_b.nonce, sign_auth(alice, "chain-x", hello_b.nonce))   # valid
-    with pytest.raises(HandshakeError, match="invalid handshake signature") as refused:
-        check_auth(hello_a, hello_b.nonce, sign_auth(alice, "chain-x", hello_a.nonce))   # replayed nonce
-    assert refused.value.code is CloseCode.BAD_IDENTITY
-    with pytest.raises(HandshakeError, match="invalid handshake signature"):
-        check_auth(hello_a, hello_b.nonce, sign_auth(bob, "chain-x", hello_b.nonce))     # someone else's key
+    eph_a, eph_b, eph_mitm = (new_ephemeral()[1] for _ in range(3))
+    hello_a = make_hello(alice, "chain-x", None, eph_a)
+    hello_b = make_hello(bob, "chain-x", "10.0.0.1:26656", eph_b)
+    assert json.loads(auth_message("chain-x", hello_b.nonce, hello_a.node_id, eph_a, eph_b)) == [
+        "conclave-p2p-handshake-v2", "chain-x", b64encode(hello_b.nonce), hello_a.node_id,
+        b64encode(eph_a), b64encode(eph_b)]
+    check_auth(hello_a, hello_b, sign_auth(alice, hello_a, hello_b))                  # valid, as bob checks it
+    check_auth(hello_b, hello_a, sign_auth(bob, hello_b, hello_a))                    # and the other way
+    refusals = {
+        "replayed nonce": sign_auth(alice, hello_a, replace(hello_b, nonce=hello_a.nonce)),
+        "someone else's key": sign_auth(bob, hello_a, hello_b),
+        "own ephemeral swapped": sign_auth(alice, replace(hello_a, ephemeral=eph_mitm), hello_b),
+        "peer's ephemeral swapped": sign_auth(alice, hello_a, replace(hello_b, ephemeral=eph_mitm)),
+        "ephemerals in the other order": {"sig": b64encode(alice.sign(auth_message(
+            "chain-x", hello_b.nonce, hello_a.node_id, eph_b, eph_a)))},
+        "old protocol's message": {"sig": b64encode(alice.sign(canonical_json(
+            ["conclave-p2p-handshake", "chain-x", b64encode(hello_b.nonce), hello_a.node_id])))},
+    }
+    for what, message in refusals.items():
+        with pytest.raises(HandshakeError, match="invalid handshake signature") as refused:
+            check_auth(hello_a, hello_b, message)
+        assert refused.value.code is CloseCode.BAD_IDENTITY, what
     with pytest.raises(HandshakeError, match="malformed signature"):
-        check_auth(hello_a, hello_b.nonce, {"sig": "%%%"})
+        check_auth(hello_a, hello_b, {"sig": "%%%"})
     with pytest.raises(HandshakeError, match="malformed signature"):
-        check_auth(hello_a, hello_b.nonce, {"sig": b64encode(b"x" * 64), "more": 1})
+        check_auth(hello_a, hello_b, {"sig": b64encode(b"x" * 64), "more": 1})
+
+
+def test_transcript_is_the_same_on_both_sides():
+    hello_a = make_hello(node_key(0), "chain-x", None, new_ephemeral()[1])
+    hello_b = make_hello(node_key(1), "chain-x", None, new_ephemeral()[1])
+    assert transcript(hello_a, hello_b) == transcript(hello_b, hello_a)
+    assert transcript(hello_a, hello_b) != transcript(hello_a, replace(hello_b, nonce=bytes(32)))
 
 
 def test_hello_shape_is_checked():
-    good = make_hello(node_key(0), "chain-x", "127.0.0.1:5").to_json()
+    good = make_hello(node_key(0), "chain-x", "127.0.0.1:5", new_ephemeral()[1]).to_json()
+    assert good["version"] == 2 and len(b64decode(good["ephemeral"])) == 32
     assert Hello.from_json(good).node_id == node_id_of(node_key(0).pubkey)
     for broken, complaint in [
         ({**good, "extra": 1}, "expected keys"),
         ({k: v for k, v in good.items() if k != "nonce"}, "expected keys"),
+        ({k: v for k, v in good.items() if k != "ephemeral"}, "expected keys"),
+        ({k: v for k, v in good.items() if k != "version"}, "no protocol version"),
         ({**good, "node_id": "AB" * 20}, "node_id"),
         ({**good, "chain_id": ""}, "chain_id"),
         ({**good, "pubkey": b64encode(b"short")}, "32 bytes"),
+        ({**good, "ephemeral": b64encode(b"short")}, "ephemeral 32 bytes"),
+        ({**good, "ephemeral": None}, "ephemeral 32 bytes"),
         ({**good, "nonce": "not base64!"}, "invalid base64"),
         ({**good, "listen": "nowhere"}, "no port"),
     ]:
-        with pytest.raises(HandshakeError, match=complaint):
+        with pytest.raises(HandshakeError, match=complaint) as refused:
             Hello.from_json(broken)
-    with pytest.raises(HandshakeError, match="expected keys"):
+        assert refused.value.code is CloseCode.HANDSHAKE_FAILED
+    with pytest.raises(HandshakeError, match="expected a JSON object"):
         Hello.from_json([1])
+
+
+@pytest.mark.parametrize("version, complaint", [
+    (None, "old unencrypted p2p protocol"), (1, "version 1,"), (3, "version 3,"), ("2", 'version "2",'),
+    (2.0, "version 2.0,"), (True, "version true,"),
+])
+def test_other_protocol_versions_are_refused_by_name(version, complaint):
+    good = make_hello(node_key(0), "chain-x", None, new_ephemeral()[1]).to_json()
+    if version is None:                                       # the v1 hello: no version, no ephemeral key
+        message = {k: v for k, v in good.items() if k not in ("version", "ephemeral")}
+    else:
+        message = {**good, "version": version}
+    with pytest.raises(HandshakeError, match=complaint) as refused:
+        Hello.from_json(message)
+    assert refused.value.code is CloseCode.INCOMPATIBLE
 
 
 # -- which duplicate survives ---------------------------------------------------------------------
