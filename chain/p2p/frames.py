@@ -71,7 +71,11 @@ def dumps(obj: Any) -> str:
 
 def check_size(text: str, channel: str, limit: int) -> None:
     """Refuse to send a frame the peer would drop us for (its max_message_bytes is assumed ours)."""
-    size = len(text.encode())
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise P2PError(f"frame for channel {channel!r} holds text that is not valid Unicode (a lone surrogate): "
+                       "it cannot be sent as UTF-8") from None
     if size > limit:
         raise P2PError(f"frame for channel {channel!r} is {size} bytes, over max_message_bytes={limit}: "
                        "split the payload (peers would drop the connection)")

@@ -12,7 +12,7 @@ from chain.crypto import sha256
 from chain.p2p import (PeerAddress, PeerAddressError, P2PError, node_id_of, parse_listen, parse_peer, parse_peers,
                        prefer_new_connection)
 from chain.p2p.errors import CloseCode, HandshakeError
-from chain.p2p.frames import FrameError, Kind, decode, encode_error, encode_message, encode_request, encode_response
+from chain.p2p.frames import FrameError, Kind, check_size, decode, encode_error, encode_message, encode_request, encode_response
 from chain.p2p.handshake import Hello, auth_message, check_auth, make_hello, sign_auth, transcript
 from chain.p2p.secure import new_ephemeral
 from p2p.harness import node_key
@@ -114,6 +114,8 @@ def test_unsendable_payloads_raise_p2p_error():
         encode_message("x", {"f": float("nan")})
     with pytest.raises(P2PError, match="channel name"):
         encode_message("", {})
+    with pytest.raises(P2PError, match="lone surrogate"):              # JSON takes it, UTF-8 cannot
+        check_size(encode_message("x", {"s": "\ud800"}), "x", 1 << 20)
 
 
 # -- handshake messages --------------------------------------------------------------------------
