@@ -158,7 +158,8 @@ def cmd_genesis(args: argparse.Namespace) -> int:
         elif args.genesis_command == "add-admin":
             genesis_builder.add_admin(home, args.address)
         elif args.genesis_command == "add-validator":
-            genesis_builder.add_validator(home, args.address, args.pubkey, args.stake, args.engagement)
+            genesis_builder.add_validator(home, args.address, args.pubkey, args.stake, args.engagement,
+                                          args.moniker)
         else:
             output = Path(args.output) if args.output else None
             config = Path(args.config) if args.config else None
@@ -196,6 +197,7 @@ def _add_genesis_parser(sub) -> None:
     validator.add_argument("--pubkey", required=True, help="ed25519 consensus public key, base64")
     validator.add_argument("--stake", type=int, required=True, help="initial stake (stake denom), bonded at genesis")
     validator.add_argument("--engagement", type=int, required=True, help="initial engagement points")
+    validator.add_argument("--moniker", default=None, help="the name members see for it (1-70 bytes, optional)")
     build = command("build", "embed the artifacts, dry-run genesis, write genesis.json")
     build.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
     build.add_argument("--output", default=None, help="default HOME/config/genesis.json")

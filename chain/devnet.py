@@ -95,7 +95,7 @@ def devnet_validators(n: int, prefix: str = "conclave") -> list[ValidatorEntry]:
     For N = 4 these are genesis/devnet.json's validators (4M/400 down to 1M/100).
     """
     return [ValidatorEntry(demo_key("operator", i).address(prefix), demo_key("consensus", i).pubkey,
-                           (n - i + 1) * 1_000_000, (n - i + 1) * 100) for i in range(1, n + 1)]
+                           (n - i + 1) * 1_000_000, (n - i + 1) * 100, f"node{i - 1}") for i in range(1, n + 1)]
 
 
 def generated_config(n: int, template: Path = DEVNET_CONFIG) -> dict:

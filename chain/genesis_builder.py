@@ -137,10 +137,13 @@ def add_admin(home: Path, address: str) -> None:
     _add_to_list(home, "admins", address)
 
 
-def add_validator(home: Path, operator: str, pubkey: str, stake: int, engagement: int) -> None:
+def add_validator(home: Path, operator: str, pubkey: str, stake: int, engagement: int,
+                  moniker: str | None = None) -> None:
     def change(config: dict[str, Any]) -> None:
-        config.setdefault("validators", []).append(
-            {"operator": operator, "pubkey": pubkey, "stake": str(stake), "engagement": engagement})
+        entry: dict[str, Any] = {"operator": operator, "pubkey": pubkey, "stake": str(stake), "engagement": engagement}
+        if moniker is not None:
+            entry["moniker"] = moniker
+        config.setdefault("validators", []).append(entry)
     edit_config(home, change)
 
 

@@ -70,6 +70,7 @@ class ValidatorEntry:
     pubkey: bytes
     stake: int
     engagement: int
+    moniker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def network_config(template: dict[str, Any], *, chain_id: str, genesis_time: str
         + [{"address": v.operator, "coins": coins(OPERATOR_BALANCE)} for v in validators],
         members=list(members), admins=list(admins),
         validators=[{"operator": v.operator, "pubkey": b64encode(v.pubkey), "stake": str(v.stake),
-                     "engagement": v.engagement} for v in validators])
+                     "engagement": v.engagement, **({"moniker": v.moniker} if v.moniker else {})}
+                    for v in validators])
     return config
 
 
@@ -201,7 +203,8 @@ def create(output: Path, validators: int, *, chain_id: str = DEFAULT_CHAIN_ID,
             info = ring.add(f"operator{i + 1}", seed=fresh_key().seed)
             keys.append(AccountKey(info.name, info.address, f"validator operator (node{i})"))
             consensus = fresh_key()
-            entries.append(ValidatorEntry(info.address, consensus.pubkey, TESTNET_STAKE, TESTNET_ENGAGEMENT))
+            entries.append(ValidatorEntry(info.address, consensus.pubkey, TESTNET_STAKE, TESTNET_ENGAGEMENT,
+                                          f"node{i}"))
             nodes.append(NodeHome(moniker=f"node{i}", home=staging / f"node{i}", node_key=fresh_key(),
                                   validator_key=consensus, api=f"0.0.0.0:{api_port}", p2p=f"0.0.0.0:{p2p_port}",
                                   dial=f"{hosts[i]}:{p2p_port}"))

@@ -52,6 +52,8 @@ def test_devnet_boots_with_four_validators_at_the_expected_powers(devnet_doc, mo
     assert len(expected) == 4 and [p for _, p in sorted(expected, key=lambda e: -e[1])] == [1264, 948, 632, 316]
     active = app.query(result.contracts["valset"], {"list_active_validators": {}})["validators"]
     assert sorted(v["power"] for v in active) == sorted(p for _, p in expected)
+    registered = app.query(result.contracts["valset"], {"list_validators": {}})["validators"]
+    assert sorted(v["metadata"]["moniker"] for v in registered) == ["node0", "node1", "node2", "node3"]
 
 
 def test_privileges_admins_and_params_are_wired(devnet_doc, module_cache_dir):
@@ -133,6 +135,10 @@ BAD_CONFIGS = {
     "too many members": (lambda c: c.update(members=c["members"] * 40), "at most 100"),
     "quorum above 1": (lambda c: c["contract_params"]["voting_rules"].update(quorum="1.5"), "(0, 1]"),
     "unknown mixer": (lambda c: c["contract_params"].update(mixer_function={"max": {}}), "mixer_function"),
+    "blank moniker": (lambda c: c["validators"][0].update(moniker="  "), "validators[0].moniker: expected a non-blank"),
+    "long moniker": (lambda c: c["validators"][0].update(moniker="é" * 36), "longer than 70 bytes"),
+    "moniker with a bell": (lambda c: c["validators"][2].update(moniker="node\a"), "control characters"),
+    "numeric moniker": (lambda c: c["validators"][3].update(moniker=7), "validators[3].moniker"),
 }
 
 
@@ -227,15 +233,17 @@ def test_cli_init_add_build_produces_a_genesis_that_applies(tmp_path, module_cac
     assert main(["genesis", "add-admin", config["admins"][0], "--home", home]) == 0
     for v in config["validators"][:2]:
         assert main(["genesis", "add-validator", v["operator"], "--pubkey", v["pubkey"], "--stake", v["stake"],
-                     "--engagement", str(v["engagement"]), "--home", home]) == 0
+                     "--engagement", str(v["engagement"]), "--moniker", f"{v['moniker']} [eu]", "--home", home]) == 0
     assert main(["genesis", "build", "--home", home, "--artifacts", str(ARTIFACTS)]) == 0
     assert "2 validators" in capsys.readouterr().out
     path = Path(home) / "config" / "genesis.json"
     doc = genesis_builder.load_genesis(path)
     assert doc.chain_id == "cli-test" and doc.genesis_time_ns == 1_769_947_200_500_000_000
     assert path.read_bytes() == doc.canonical_bytes()
-    _, result = boot(doc, module_cache_dir)
+    app, result = boot(doc, module_cache_dir)
     assert len(result.validators) == 2
+    registered = app.query(result.contracts["valset"], {"list_validators": {}})["validators"]
+    assert sorted(v["metadata"]["moniker"] for v in registered) == ["node0 [eu]", "node1 [eu]"]
 
 
 def test_cli_refuses_bad_input_and_leaves_the_config_alone(tmp_path, capsys):

@@ -48,6 +48,7 @@ MAX_ACCOUNTS = 10_000
 MAX_MEMBERS = 100                  # the membership contract's limit for initial members
 MAX_ADMINS = 100
 MAX_VALIDATORS = 1_000
+MAX_MONIKER_BYTES = 70            # the valset's limit for a validator's moniker
 MAX_CONTRACT_NAME = 32
 ED25519_PUBKEY_BYTES = 32
 DECIMAL_RE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]{1,9})?$")
@@ -95,6 +96,7 @@ class GenesisValidator:
     pubkey: bytes       # ed25519 consensus key
     stake: int          # in the stake denom, bonded at genesis on the operator's behalf
     engagement: int     # engagement points granted at genesis
+    moniker: str | None = None   # the name the valset shows for it (its metadata), optional
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ class GenesisDoc:
             "members": list(self.members),
             "admins": list(self.admins),
             "validators": [{"operator": x.operator, "pubkey": base64.b64encode(x.pubkey).decode(),
-                            "stake": str(x.stake), "engagement": x.engagement} for x in self.validators],
+                            "stake": str(x.stake), "engagement": x.engagement,
+                            **({"moniker": x.moniker} if x.moniker is not None else {})} for x in self.validators],
             "contract_params": {
                 "escrow_amount": str(c.escrow_amount),
                 "voting_rules": {"voting_period": c.voting_rules.voting_period, "quorum": c.voting_rules.quorum,
@@ -265,6 +268,14 @@ def _no_unknown(obj: dict[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(set(obj) - known)
     if unknown:
         raise InvalidGenesis(f"{where}: unknown field {unknown[0]!r}; known fields: {', '.join(sorted(known))}")
+
+
+def _moniker(value: Any, name: str) -> str:
+    """A validator's display name, as the valset accepts it: 1..70 bytes, not blank, no control characters."""
+    ensure(isinstance(value, str) and value.strip(), f"{name}: expected a non-blank string")
+    ensure(len(value.encode()) <= MAX_MONIKER_BYTES, f"{name}: longer than {MAX_MONIKER_BYTES} bytes")
+    ensure(value.isprintable(), f"{name}: control characters are not allowed")
+    return value
 
 
 def _string(value: Any, name: str, max_length: int) -> str:
@@ -370,7 +381,7 @@ def _validators(value: Any, api: Bech32Api) -> tuple[GenesisValidator, ...]:
     out: list[GenesisValidator] = []
     for i, raw in enumerate(_list(value, "validators", MAX_VALIDATORS)):
         where = f"validators[{i}]"
-        obj = _object(raw, where, {"operator", "pubkey", "stake", "engagement"})
+        obj = _object(raw, where, {"operator", "pubkey", "stake", "engagement", "moniker"})
         operator = _address(obj.get("operator"), f"{where}.operator", api)
         pubkey = _pubkey(obj.get("pubkey"), f"{where}.pubkey")
         ensure("stake" in obj, f"{where}: no stake; a validator needs an initial stake (in the stake denom)")
@@ -378,7 +389,8 @@ def _validators(value: Any, api: Bech32Api) -> tuple[GenesisValidator, ...]:
         engagement = _int(obj.get("engagement"), f"{where}.engagement", 1)
         ensure(all(v.operator != operator for v in out), f"{where}: duplicate validator operator {operator}")
         ensure(all(v.pubkey != pubkey for v in out), f"{where}: consensus pubkey already used by another validator")
-        out.append(GenesisValidator(operator, pubkey, stake, engagement))
+        moniker = _moniker(obj["moniker"], f"{where}.moniker") if "moniker" in obj else None
+        out.append(GenesisValidator(operator, pubkey, stake, engagement, moniker))
     ensure(out, "validators: genesis needs at least one validator (operator, pubkey, stake, engagement)")
     return tuple(out)
 
@@ -550,7 +562,8 @@ def apply_genesis(ctx: Context, keeper: WasmKeeper, doc: GenesisDoc) -> GenesisR
                              "max_validators": vs.max_validators, "epoch_length": vs.epoch_length,
                              "scaling": vs.scaling, "admin": deployer, "initial_keys": [
                                  {"operator": v.operator,
-                                  "validator_pubkey": {"ed25519": base64.b64encode(v.pubkey).decode()}}
+                                  "validator_pubkey": {"ed25519": base64.b64encode(v.pubkey).decode()},
+                                  **({"metadata": {"moniker": v.moniker}} if v.moniker is not None else {})}
                                  for v in doc.validators]})
     w.execute("mixer", {"add_slasher": {"addr": w.addr["valset"]}})
 
