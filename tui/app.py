@@ -143,10 +143,14 @@ class ConclaveApp(App):
         while not me.is_cancelled:
             try:
                 status = self.session.client.status()
+                if not isinstance(status, dict):
+                    raise TypeError(f"/status answered a {type(status).__name__}, not an object")
                 if not self.session.contracts:
                     self.session.contracts.update(self.session.client.genesis_contracts())
             except ApiClientError as exc:
                 to_ui(self, self.api_error, exc)
+            except Exception as exc:        # noqa: BLE001 — a node's answer of the wrong shape: said, never fatal
+                to_ui(self, self.unexpected_answer, exc)
             else:
                 to_ui(self, self._status, status)
             time.sleep(self.poll_s)  # bounded: the loop sees the cancel within one period
@@ -158,6 +162,14 @@ class ConclaveApp(App):
         elif str(exc) != self._last_error:
             self._last_error = str(exc)
             self.notify(f"{exc} ({exc.code})", title="node refused", severity="error", timeout=8)
+
+    def unexpected_answer(self, exc: Exception) -> None:
+        """The node answered something the UI cannot read (wrong shape or types): say so once per kind."""
+        message = f"the node at {self.session.client.url} sent an answer the UI does not understand " \
+                  f"({type(exc).__name__}: {str(exc)[:120]}); is it a Conclave node of this version?"
+        if message != self._last_error:
+            self._last_error = message
+            self.notify(message, title="unexpected answer", severity="error", timeout=8)
 
     def network_error(self, message: str) -> None:
         """Say once that the node is away (the poll keeps trying); the screens keep their last data."""

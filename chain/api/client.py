@@ -46,17 +46,25 @@ class Client:
                                      headers={"Content-Type": "application/json"} if data else {})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
-                return json.loads(response.read(MAX_RESPONSE_BYTES))
+                raw = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
             try:
                 error = json.loads(exc.read(MAX_RESPONSE_BYTES))["error"]
-                raise ApiClientError(exc.code, error["code"], error["message"]) from None
-            except (ValueError, KeyError, TypeError):
+                raise ApiClientError(exc.code, str(error["code"]), str(error["message"])) from None
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise ApiClientError(exc.code, "http_error", f"{method} {path}: HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiClientError(0, "unreachable", f"no node answers at {self.url} ({reason}): "
                                  "start one with `conclave start` or pass --node URL") from None
+        if len(raw) > MAX_RESPONSE_BYTES:
+            raise ApiClientError(response.status, "bad_response",
+                                 f"{method} {path}: the answer is larger than {MAX_RESPONSE_BYTES} bytes")
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise ApiClientError(response.status, "bad_response", f"{method} {path}: the answer is not JSON — is "
+                                 f"{self.url} a Conclave node's API?") from None
 
     # --- chain ---------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -53,11 +53,17 @@ class DataScreen(AppScreen):
         except ActionError as exc:
             to_ui(app, app.notify, str(exc), severity="error")
             return
+        except Exception as exc:            # noqa: BLE001 — a node's answer of the wrong shape: said, never fatal
+            to_ui(app, app.unexpected_answer, exc)
+            return
         to_ui(app, self._show_if_mounted, data)
 
     def _show_if_mounted(self, data: Any) -> None:
         if self.is_mounted:
-            self.show(data)
+            try:
+                self.show(data)
+            except Exception as exc:        # noqa: BLE001 — same: the screen keeps what it showed before
+                self.app.unexpected_answer(exc)
 
     def can_sign(self, what: str) -> bool:
         """True when signed in; otherwise say how to sign in (s, or --key) and False: nothing is asked or sent."""
@@ -77,6 +83,9 @@ class DataScreen(AppScreen):
             answer = action()
         except (ApiClientError, ActionError) as exc:
             to_ui(app, app.notify, str(exc), title="refused", severity="error", timeout=8)
+            return
+        except Exception as exc:            # noqa: BLE001 — the node answered nonsense mid-action
+            to_ui(app, app.unexpected_answer, exc)
             return
         height = answer.get("height") if isinstance(answer, dict) else None
         to_ui(app, app.notify, f"{done} (height {height})", title="done")

@@ -131,6 +131,9 @@ class ProposalsScreen(DataScreen):
         except ActionError as exc:
             to_ui(app, app.notify, str(exc), title="cannot propose", severity="error")
             return
+        except Exception as exc:            # noqa: BLE001 — an answer of the wrong shape
+            to_ui(app, app.unexpected_answer, exc)
+            return
         if status != "voting":
             to_ui(app, app.notify, f"only voting members may propose; you are {status or 'not in the circle'}",
                   title="cannot propose", severity="warning")
@@ -266,10 +269,13 @@ class ProposalDetailScreen(DataScreen):
     def _check_executable(self, app: App) -> None:
         try:
             data = app.session.client.proposal(self.proposal_id)
+            status = (data.get("tally") or {}).get("status") or (data.get("proposal") or {}).get("status")
         except ApiClientError as exc:
             to_ui(app, app.api_error, exc)
             return
-        status = (data.get("tally") or {}).get("status") or (data.get("proposal") or {}).get("status")
+        except Exception as exc:            # noqa: BLE001 — an answer of the wrong shape
+            to_ui(app, app.unexpected_answer, exc)
+            return
         to_ui(app, self._offer_execute, status)
 
     def _offer_execute(self, status: Any) -> None:
