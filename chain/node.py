@@ -54,6 +54,7 @@ from .crypto.keyfiles import load_node_key, load_validator_key, node_id, write_n
 from .crypto import sha256
 from .p2p import P2P, parse_peer
 from .p2p.blocksync import STATUS_CHANNEL, BlockSync
+from .p2p.txbatch import TxBatcher, batch_items
 from .crypto.keys import PrivateKey
 from .store import StateStore, TxRecord
 
@@ -218,6 +219,7 @@ class Node:
         self._new_block: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self.p2p: P2P | None = None
+        self.tx_gossip: TxBatcher | None = None
         self.sync: BlockSync | None = None
         self.wal: WAL | None = None
         self.driver: Driver | None = None
@@ -286,8 +288,8 @@ class Node:
             self.mempool.add(tx)
         except MempoolError as exc:
             raise TxRefused(str(exc), exc.code) from None
-        if gossip and self.p2p is not None:
-            self.p2p.broadcast(TX_CHANNEL, {"tx": b64encode(raw)}, exclude=gossip_except)
+        if gossip and self.tx_gossip is not None:
+            self.tx_gossip.add(b64encode(raw), exclude=gossip_except)
         return tx
 
     def _ensure_room(self, tx: Tx) -> None:
@@ -410,24 +412,23 @@ class Node:
 
         seen: OrderedDict[bytes, None] = OrderedDict()
 
-        async def on_tx(peer: str, _channel: str, payload: dict) -> None:
-            text = payload.get("tx")
-            if not isinstance(text, str):
-                return
-            digest = sha256(text.encode())
-            if digest in seen:
-                return                                # the same tx from another peer: nothing to do
-            seen[digest] = None
-            if len(seen) > SEEN_TXS:
-                seen.popitem(last=False)
-            try:
-                self.submit(b64decode(text), gossip_except=peer)
-            except (TxRefused, ValueError, TypeError):
-                pass                                  # already known, or not admissible here: not gossiped on
+        async def on_txs(peer: str, _channel: str, payload: dict) -> None:
+            for text in batch_items(payload):
+                digest = sha256(text.encode())
+                if digest in seen:
+                    continue                          # the same tx from another peer: nothing to do
+                seen[digest] = None
+                if len(seen) > SEEN_TXS:
+                    seen.popitem(last=False)
+                try:
+                    self.submit(b64decode(text), gossip_except=peer)
+                except (TxRefused, ValueError, TypeError):
+                    pass                              # already known, or not admissible here: not gossiped on
 
         self.p2p.on_message(CHANNEL, on_consensus)
         self.p2p.on_message(EVIDENCE_CHANNEL, on_evidence)
-        self.p2p.on_message(TX_CHANNEL, on_tx)
+        self.p2p.on_message(TX_CHANNEL, on_txs)
+        self.tx_gossip = TxBatcher(self.p2p, TX_CHANNEL)
         self.sync = BlockSync(self.p2p, driver, self.store)
         await self.p2p.start()
         log.info("p2p node %s listening on %s, %d peers configured", self.node_id, self.config.p2p,
