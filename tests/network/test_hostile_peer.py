@@ -81,6 +81,10 @@ def _mutations(real: list[dict], rnd: random.Random) -> list[dict]:
     return bad
 
 
+BAD_TX_BATCHES = [{"txs": 5}, {"txs": [None, 7, "!!not base64", "e30=", "A" * 1000]}, {"txs": ["e30="] * 5000},
+                  {"tx": "e30="}, {"txs": {"a": "b"}}, {}]
+
+
 def test_bad_consensus_messages_are_dropped_and_do_not_stall(net):
     target = net.nodes[0]
 
@@ -103,6 +107,8 @@ def test_bad_consensus_messages_are_dropped_and_do_not_stall(net):
             bad = _mutations(heard, random.Random(7))
             for message in bad:
                 attacker.broadcast("consensus", message)
+            for batch in BAD_TX_BATCHES:                # ignored whole or item by item; the chain goes on
+                attacker.broadcast("txs", batch)
             # oversized: our P2P refuses to send it, so a raw websocket peer does; the node drops that peer
             raw = await RawPeer.connect(target.p2p_port, PrivateKey.from_seed(sha256(b"hostile-raw")),
                                         chain_id="conclave-devnet")
