@@ -360,6 +360,8 @@ def test_bad_input_and_cancels_sign_nothing(chain: TuiChain):
             (["add-members", "t", f"{valid} {valid}"], "more than once"),
             (["grant-engagement", "t", f"{valid} lots"], "POINTS must be a whole number"),
             (["text", "t", "x" * 17_000], "at most 16384 bytes"),
+            (["add-members", "t", devnet_key("member", 1).address()], "already in the circle"),   # would fail later
+            (["remove-members", "t", valid], "not in the circle"),
         ]  # (every other shape: test_proposal_arguments_are_checked_before_signing)
         for answers, refusal in forms:
             await ui.pilot.press("N")

@@ -188,6 +188,37 @@ class ProposalsScreen(DataScreen):
         except ActionError as exc:
             self.app.notify(str(exc), title="not proposed", severity="error")
             return
+        if kind in ("add-members", "remove-members"):
+            self._check_members(self.app, kind, argument.split(), (kind, title, description, msgs, summary))
+        else:
+            self._confirm_proposal(kind, title, description, msgs, summary)
+
+    @work(thread=True, exclusive=True, group="propose-check")
+    def _check_members(self, app: App, kind: str, addresses: list[str], proposal: tuple) -> None:
+        """A proposal that adds a member already in the circle, or removes one who is not, would pass and then
+        fail when executed: ask the circle first and say so instead."""
+        try:
+            statuses = {a: app.session.client.circle_member(a).get("status") for a in addresses}
+        except ApiClientError as exc:
+            to_ui(app, app.api_error, exc)
+            return
+        except Exception as exc:            # noqa: BLE001 — an answer of the wrong shape
+            to_ui(app, app.unexpected_answer, exc)
+            return
+        if kind == "add-members":
+            wrong = [f"{a} ({s})" for a, s in statuses.items() if s]
+            why = "already in the circle"
+        else:
+            wrong = [a for a, s in statuses.items() if not s]
+            why = "not in the circle"
+        if wrong:
+            to_ui(app, app.notify, f"{', '.join(wrong[:3])}{' …' if len(wrong) > 3 else ''}: {why}, so the "
+                  "proposal would fail when executed", title="not proposed", severity="error", timeout=8)
+            return
+        to_ui(app, self._confirm_proposal, *proposal)
+
+    def _confirm_proposal(self, kind: str, title: str, description: str, msgs: list, summary: str) -> None:
+        session = self.app.session
 
         def confirmed(ok: bool | None) -> None:
             if ok:
