@@ -25,7 +25,8 @@ from tui.app import ConclaveApp
 from tui.screens.circle import duration, parse_amount
 from tui.screens.confirm import Confirm, Prompt
 from tui.screens.proposals import ProposalDetailScreen, ProposalsScreen, check_argument
-from tui.session import ActionError, CircleRules, Session, proposal_msgs
+from tui.errors import ActionError
+from tui.session import CircleRules, Session, proposal_msgs
 from snapshots import rows
 from tuinode import TuiChain, plain, start_chain, text, until
 

@@ -11,7 +11,8 @@ from tui.app import activity_line
 from chain.api.proposal_text import CodeFacts, ContractFacts, describe
 from tui.format import colored_bar, status_text, styled, tally_bar
 from chain.api.client import Client
-from tui.session import ActionError, Session, proposal_msgs
+from tui.errors import ActionError
+from tui.session import Session, proposal_msgs
 
 CONTRACTS = {"membership": "conclave1membership", "engagement": "conclave1engagement"}
 

@@ -24,7 +24,9 @@ from tui.screens.confirm import Confirm, Prompt
 from tui.paging import read_pages
 from tui.screens.validators import (ValidatorsScreen, active_lines, epoch_line, jailed_lines, my_key_lines,
                                     next_epoch_lines, poe_chart)
-from tui.session import ActionError, Session, check_moniker, check_pubkey_b64, validator_pubkey
+from tui.errors import ActionError
+from tui.session import Session
+from tui.validator_key import check_moniker, check_pubkey_b64, validator_pubkey
 from tuinode import TuiChain, start_chain, text, until
 
 HOSTILE_MONIKER = "[bold red]node[/nope] \\[ ["

@@ -10,7 +10,8 @@ from textual.widgets import Header
 
 from chain.api.client import ApiClientError
 
-from ..session import ActionError, Session
+from ..errors import ActionError
+from ..session import Session
 from .nav import NavBar
 
 

@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Static
 
 from ..format import block_time, short, styled, when
-from ..session import ActionError, CircleRules, Session
+from ..errors import ActionError
+from ..session import CircleRules, Session
 from .base import DataScreen
 
 MAX_OPEN_CHECKED = 20    # open proposals whose votes are read to find the ones still needing mine

@@ -16,7 +16,8 @@ from chain.api.proposal_text import code_facts, describe
 from chain.crypto import AddressError, decode_address
 
 from ..format import colored_bar, short, status_text, styled, tally_bar, when
-from ..session import ActionError, Session, proposal_msgs
+from ..errors import ActionError
+from ..session import Session, proposal_msgs
 from .base import DataScreen, to_ui
 from .confirm import Confirm, Prompt
 

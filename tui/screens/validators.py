@@ -17,7 +17,9 @@ from textual.widgets import Footer, Header, Static
 
 from ..format import Line, points_bar, short, styled
 from ..paging import PAGE, read_pages
-from ..session import ActionError, Session, check_moniker, validator_pubkey
+from ..errors import ActionError
+from ..session import Session
+from ..validator_key import check_moniker, validator_pubkey
 from .base import DataScreen
 from .confirm import Confirm, Prompt
 
