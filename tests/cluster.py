@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,18 +25,13 @@ from typing import Any
 from chain.api.client import ApiClientError, Client
 from chain.crypto.keyfiles import node_id, write_node_key
 from faultproxy import Mesh
+from ports import free_port
 from support import ROOT, devnet_genesis, devnet_key, make_validator_home
 
 FAST_TIMEOUTS = {"propose": 1.0, "propose_delta": 0.5, "prevote": 0.4, "prevote_delta": 0.2,
                  "precommit": 0.4, "precommit_delta": 0.2, "commit": 0.1}
 WAIT_S = 90.0
 POLL_S = 0.1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ClusterNode:

@@ -11,11 +11,11 @@ chain.devnet.run over N stand-in nodes, with the real signal handling of `concla
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,29 +49,6 @@ sys.exit(3)
 
 def stand_in_command(home: Path) -> list[str]:
     return [sys.executable, "-c", STAND_IN_NODE, str(home)]
-
-
-def port_block_is_free(base: int, count: int) -> bool:
-    for port in range(base, base + count):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
-def free_port_base(count: int, start: int = 10000) -> int:
-    """The first BASE >= start (offset per pytest-xdist worker) with BASE..BASE+count-1 free on loopback."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    offset = int(worker[2:]) if worker[2:].isdigit() else 0
-    base = start + 100 * offset       # below the ephemeral range (32768+), where the OS picks free ports
-    while base + count < 65000:
-        if port_block_is_free(base, count):
-            return base
-        base += count + 7
-    raise RuntimeError("no free block of loopback ports")
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):

@@ -9,7 +9,6 @@ Every wait is bounded; nothing here asserts on speed.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ from pathlib import Path
 from typing import Sequence
 
 from chain.api.client import ApiClientError, Client
+from ports import free_port
 from support import ROOT
 
 BLOCK_TIME = "0.2"
 START_DEADLINE_S = 90.0
 POLL_S = 0.05
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class NodeProcess:

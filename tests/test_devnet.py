@@ -19,8 +19,8 @@ from chain.app.genesis import parse_genesis
 from chain.cli import main
 from chain.crypto.keyfiles import load_node_key, load_validator_key, node_id
 from chain.crypto.keys import Keyring
-from devnet_support import (free_port_base, process_gone, stand_in_command, start_devnet_of_stand_ins,
-                            wait_for)
+from devnet_support import process_gone, stand_in_command, start_devnet_of_stand_ins, wait_for
+from ports import free_port_base
 from support import ROOT
 
 DEVNET_JSON = ROOT / "genesis" / "devnet.json"

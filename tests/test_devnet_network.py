@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from devnet_support import free_port_base, process_gone, wait_for
+from devnet_support import process_gone, wait_for
+from ports import free_port_base
 from support import ROOT
 
 pytestmark = pytest.mark.timeout(900)

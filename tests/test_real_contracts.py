@@ -1,8 +1,6 @@
 """Contracts built with the real cosmwasm-std (cw-plus 1.0.1 builds shipped on npm) run unmodified."""
 from __future__ import annotations
 
-import base64
-import json
 
 import pytest
 

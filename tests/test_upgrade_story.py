@@ -31,7 +31,8 @@ import pytest
 
 from chain.api.client import ApiClientError, Client
 from chain.app.tx import Instantiate, ProposeCode, build_tx
-from devnet_support import free_port_base, wait_for
+from devnet_support import wait_for
+from ports import free_port_base
 from support import ARTIFACTS, ROOT, devnet_key
 
 pytestmark = pytest.mark.timeout(900)

@@ -13,7 +13,6 @@ import json
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from chain.app.tx import Execute, Send, build_tx
 from chain.crypto.keys import PrivateKey
 from chain.node import NodeConfig, NodeError, load_txs_file
 from chain.store import StateStore
+from ports import free_port
 from support import ROOT, devnet_genesis, make_validator_home
 
 CHAIN_ID = "conclave-devnet"
@@ -47,12 +47,6 @@ pytestmark = pytest.mark.timeout(300)
 def member_key(n: int) -> PrivateKey:
     """Devnet member N (1-based), from the public seed genesis/README.md names."""
     return PrivateKey.from_seed(sha256(f"devnet/member/{n}".encode()).digest())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def plan_txs(voting: str) -> dict[str, list[str]]:
