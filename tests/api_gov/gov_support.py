@@ -7,7 +7,6 @@ urllib so tests can send exactly the bytes they mean (multipart included), as cu
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 from chain.api.client import ApiClientError, Client
 from chain.app.tx import CodeMigration, ProposeCode, Tx, build_tx
 from chain.crypto.keys import Keyring, PrivateKey
+from ports import free_port
 from support import ROOT, devnet_genesis, devnet_key, make_validator_home
 
 BLOCK_TIME = "0.2"
@@ -27,12 +27,6 @@ START_TIMEOUT_S = 120.0          # bounds, never assertions on speed
 COMMIT_TIMEOUT_S = 60.0
 PREFIX = "conclave"
 PROPOSE_GAS = 10_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def member(n: int) -> PrivateKey:
