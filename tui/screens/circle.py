@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..format import short, styled, when
-from ..session import MAX_UINT128, CircleRules, Session
 from ..paging import PAGE, read_pages
+from ..session import MAX_UINT128, CircleRules, Session
 from .base import DataScreen
 from .confirm import Confirm, Prompt
 
@@ -23,6 +23,7 @@ FULL_ADDRESS_COLUMNS = 100       # narrower screens shorten member addresses so 
 ESCROW_HOLDERS = ("pending", "pending_paid", "voting")     # who may deposit_escrow (contract README)
 NEVER_VOTED = ("non_voting", "pending", "pending_paid")    # leave removes them at once, escrow returned
 _UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
+
 
 def duration(seconds: int) -> str:
     """A span as people say it, two units at most: ``duration(7200) == "2 hours"``, "1 day 12 hours"."""
@@ -124,9 +125,9 @@ class CircleScreen(DataScreen):
         for m in view.members:
             addr = str(m.get("addr"))
             name = (addr if wide else short(addr, 16)) + (" (me)" if addr == view.address else "")
-            table.add_row(*(Text(cell) for cell in (name, str(m.get("status")), f"{m.get('escrow')}{denom}",
-                                                     when(m.get("claim_at")) if m.get("claim_at") else "-")),
-                          key=str(m.get("addr")))
+            claim = when(m.get("claim_at")) if m.get("claim_at") else "-"
+            cells = (name, str(m.get("status")), f"{m.get('escrow')}{denom}", claim)
+            table.add_row(*(Text(cell) for cell in cells), key=str(m.get("addr")))
         if view.members:
             table.move_cursor(row=min(row, len(view.members) - 1))
 

@@ -46,17 +46,17 @@ class DashboardScreen(DataScreen):
         status = data["status"]
         self.query_one("#chain", Static).update(
             styled([[("Chain", "bold"), f" {status.get('chain_id')}   height {status.get('height')}   "
-            f"block time {block_time(status.get('latest_block_time_ns'))}   peers {status.get('peers')}"]]))
+                     f"block time {block_time(status.get('latest_block_time_ns'))}   peers {status.get('peers')}"]]))
         if data["address"] is None:
             me = styled([[("Read-only", "bold"), ": no key. Press s to sign in with one and vote."]])
         else:
             member, points = data["member"], data["points"]
             claim = f", claimable from {when(member['claim_at'])}" if member.get("claim_at") else ""
             me = styled([[("Me", "bold"), f" {self.app.session.key_name} {short(data['address'])}"],
-                        f"  circle status {member.get('status') or 'not a member'}; "
-                        f"escrow {escrow_text(member, data.get('rules'))}{claim}",
-                        f"  engagement {points.get('engagement') or 0}   stake {points.get('stake') or 0}   "
-                        f"PoE points {points.get('poe') or 0}"])
+                         f"  circle status {member.get('status') or 'not a member'}; "
+                         f"escrow {escrow_text(member, data.get('rules'))}{claim}",
+                         f"  engagement {points.get('engagement') or 0}   stake {points.get('stake') or 0}   "
+                         f"PoE points {points.get('poe') or 0}"])
         self.query_one("#me", Static).update(me)
         open_ = data["open"]
         title = "needing my vote" if data["address"] else "open"

@@ -276,8 +276,8 @@ class ProposalDetailScreen(DataScreen):
         for i, msg in enumerate(msgs, 1):
             first, *details = describe(msg, data["facts"])
             lines += [f"  {i}. {first}", *(f"  {d}" for d in details)]
-        lines += ["", ("Votes", "bold")] + [(f"  {short(v.get('voter'))} {v.get('vote')} ({v.get('points')})")
-                                         for v in data["votes"]]
+        lines += ["", ("Votes", "bold")]
+        lines += [f"  {short(v.get('voter'))} {v.get('vote')} ({v.get('points')})" for v in data["votes"]]
         self.query_one("#detail", Static).update(styled(lines))
 
     def action_vote(self, vote: str) -> None:
