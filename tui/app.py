@@ -35,6 +35,7 @@ from .screens.nav import SCREENS
 from .screens.proposals import ProposalsScreen
 from .screens.signin import SignInScreen
 from .screens.validators import ValidatorsScreen
+from .errors import ActionError
 from .session import Session
 
 POLL_S = 0.5
@@ -147,13 +148,21 @@ class ConclaveApp(App):
                     raise TypeError(f"/status answered a {type(status).__name__}, not an object")
                 if not self.session.contracts:
                     self.session.contracts.update(self.session.client.genesis_contracts())
-            except ApiClientError as exc:
-                to_ui(self, self.api_error, exc)
-            except Exception as exc:        # noqa: BLE001 — a node's answer of the wrong shape: said, never fatal
-                to_ui(self, self.unexpected_answer, exc)
+            except Exception as exc:        # noqa: BLE001 — every failure is said (report), never fatal
+                to_ui(self, self.report, exc)
             else:
                 to_ui(self, self._status, status)
             time.sleep(self.poll_s)  # bounded: the loop sees the cancel within one period
+
+    def report(self, exc: Exception, title: str = "") -> None:
+        """Say why a worker's call to the node failed: an API error (or the node's absence), an action the UI
+        refused (``title`` heads it), or an answer of the wrong shape. The one place workers send failures."""
+        if isinstance(exc, ApiClientError):
+            self.api_error(exc)
+        elif isinstance(exc, ActionError):
+            self.notify(str(exc), title=title, severity="error")
+        else:
+            self.unexpected_answer(exc)
 
     def api_error(self, exc: ApiClientError) -> None:
         """A failed API call: an absent node starts the outage; any other refusal is shown once."""

@@ -48,14 +48,8 @@ class DataScreen(AppScreen):
     def _load(self, app: App) -> None:
         try:
             data = self.fetch(app.session)
-        except ApiClientError as exc:
-            to_ui(app, app.api_error, exc)
-            return
-        except ActionError as exc:
-            to_ui(app, app.notify, str(exc), severity="error")
-            return
-        except Exception as exc:            # noqa: BLE001 — a node's answer of the wrong shape: said, never fatal
-            to_ui(app, app.unexpected_answer, exc)
+        except Exception as exc:            # noqa: BLE001 — said (App.report), never fatal
+            to_ui(app, app.report, exc)
             return
         to_ui(app, self._show_if_mounted, data)
 

@@ -11,7 +11,6 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from rich.text import Text
 
-from chain.api.client import ApiClientError
 from chain.api.proposal_text import code_facts, describe
 from chain.crypto import AddressError, decode_address
 
@@ -126,14 +125,8 @@ class ProposalsScreen(DataScreen):
             for name in ("membership", "engagement", "voting"):
                 session.contract(name)
             status = session.client.circle_member(session.address).get("status")
-        except ApiClientError as exc:
-            to_ui(app, app.api_error, exc)
-            return
-        except ActionError as exc:
-            to_ui(app, app.notify, str(exc), title="cannot propose", severity="error")
-            return
-        except Exception as exc:            # noqa: BLE001 — an answer of the wrong shape
-            to_ui(app, app.unexpected_answer, exc)
+        except Exception as exc:            # noqa: BLE001 — said (App.report), never fatal
+            to_ui(app, app.report, exc, "cannot propose")
             return
         if status != "voting":
             to_ui(app, app.notify, f"only voting members may propose; you are {status or 'not in the circle'}",
@@ -200,11 +193,8 @@ class ProposalsScreen(DataScreen):
         fail when executed: ask the circle first and say so instead."""
         try:
             statuses = {a: app.session.client.circle_member(a).get("status") for a in addresses}
-        except ApiClientError as exc:
-            to_ui(app, app.api_error, exc)
-            return
-        except Exception as exc:            # noqa: BLE001 — an answer of the wrong shape
-            to_ui(app, app.unexpected_answer, exc)
+        except Exception as exc:            # noqa: BLE001 — said (App.report), never fatal
+            to_ui(app, app.report, exc)
             return
         if kind == "add-members":
             wrong = [f"{a} ({s})" for a, s in statuses.items() if s]
@@ -302,11 +292,8 @@ class ProposalDetailScreen(DataScreen):
         try:
             data = app.session.client.proposal(self.proposal_id)
             status = (data.get("tally") or {}).get("status") or (data.get("proposal") or {}).get("status")
-        except ApiClientError as exc:
-            to_ui(app, app.api_error, exc)
-            return
-        except Exception as exc:            # noqa: BLE001 — an answer of the wrong shape
-            to_ui(app, app.unexpected_answer, exc)
+        except Exception as exc:            # noqa: BLE001 — said (App.report), never fatal
+            to_ui(app, app.report, exc)
             return
         to_ui(app, self._offer_execute, status)
 
