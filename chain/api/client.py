@@ -17,11 +17,12 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT_NODE = "http://127.0.0.1:1317"
 DEFAULT_TIMEOUT_S = 60.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+CONTRACT_PAGE = 30               # the genesis contracts' largest page: their lists (and routes over them) stop here
 
 
 class ApiClientError(Exception):
@@ -185,6 +186,23 @@ class Client:
     def pending_code(self) -> list[dict[str, Any]]:
         """Code held for proposals that have not stored it yet."""
         return self.request("GET", "/gov/pending-code")["pending"]
+
+
+def read_pages(page: Callable[[Any], dict[str, Any]], key: str, cursor: str, cap: int,
+               page_size: int = CONTRACT_PAGE) -> list[dict[str, Any]]:
+    """Up to ``cap`` items of a paged list, ``page(after)`` giving each page: follows the API's ``next``
+    (an address, id or sequence), or, for a contract's own list that has none, the last item's ``cursor``
+    field while pages come back full (``page_size`` items). Items that are not objects are left out."""
+    items: list[dict[str, Any]] = []
+    after: Any = None
+    while len(items) < cap:
+        answer = page(after)
+        got = [i for i in answer.get(key) or [] if isinstance(i, dict)]
+        items += got
+        after = answer.get("next") if "next" in answer else (got[-1].get(cursor) if len(got) == page_size else None)
+        if not got or not isinstance(after, (str, int)) or isinstance(after, bool):
+            break
+    return items[:cap]
 
 
 def _seg(value: Any) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from .client import ApiClientError, Client
+from .client import ApiClientError, Client, read_pages
 
-MAX_PAGES = 20               # /codes and history pages read (PAGE each): facts for up to 1,000 codes or migrations
+MAX_LISTED = 1000            # stored codes, and a contract's migrations, read for the facts
 PAGE = 50                    # the API's largest page
 MSG_PREVIEW = 160            # characters of an inner JSON message shown
 
@@ -66,22 +66,25 @@ def code_facts(client: Client, msgs: list[Any]) -> CodeFacts:
     return facts
 
 
+def _until_refused(fetch: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """A page reader whose list ends (an empty page) where the node stops answering: the pages read stay."""
+    def page(after: Any) -> dict[str, Any]:
+        try:
+            return fetch(after)
+        except ApiClientError:
+            return {}
+    return page
+
+
 def _stored_codes(client: Client, facts: CodeFacts) -> dict[int, str]:
     """Every stored code's checksum by id (recording sizes and ids by checksum in ``facts``)."""
     by_id: dict[int, str] = {}
-    after = None
-    for _ in range(MAX_PAGES):
-        try:
-            page = client.codes(limit=PAGE, start_after=after)
-        except ApiClientError:
-            break
-        for code in page.get("codes", []):
-            by_id[code["code_id"]] = code["checksum"]
-            facts.sizes[code["checksum"]] = code.get("size")
-            facts.code_ids[code["checksum"]] = code["code_id"]
-        after = page.get("next")
-        if after is None:
-            break
+    codes = read_pages(_until_refused(lambda after: client.codes(limit=PAGE, start_after=after)), "codes",
+                       "code_id", MAX_LISTED, PAGE)
+    for code in codes:
+        by_id[code["code_id"]] = code["checksum"]
+        facts.sizes[code["checksum"]] = code.get("size")
+        facts.code_ids[code["checksum"]] = code["code_id"]
     return by_id
 
 
@@ -92,17 +95,9 @@ def _contract_facts(client: Client, address: str, by_id: dict[int, str]) -> Cont
         return ContractFacts()
     facts = ContractFacts(label=info.get("label"), code_id=info.get("code_id"),
                           checksum=by_id.get(info.get("code_id")))
-    codes: list[Any] = []
-    after = None
-    for _ in range(MAX_PAGES):
-        try:
-            page = client.contract_history(address, limit=PAGE, start_after=after)
-        except ApiClientError:
-            break
-        codes += [e.get("code_id") for e in page.get("entries", []) if isinstance(e, dict)]
-        after = page.get("next")
-        if after is None:
-            break
+    history = read_pages(_until_refused(lambda after: client.contract_history(address, limit=PAGE, start_after=after)),
+                         "entries", "seq", MAX_LISTED, PAGE)
+    codes = [e.get("code_id") for e in history]
     if len(codes) >= 2:
         facts.previous_code_id = codes[-2]
         facts.previous_checksum = by_id.get(codes[-2])

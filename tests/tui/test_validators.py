@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from chain.api.client import Client
+from chain.api.client import Client, read_pages
 from chain.app.tx import Execute, Send, build_tx
 from chain.crypto.keyfiles import write_validator_key
 from chain.crypto.keys import PrivateKey
 from support import devnet_key
 from tui.app import ConclaveApp
 from tui.format import points_bar
+from tui.screens.base import MAX_ROWS
 from tui.screens.confirm import Confirm, Prompt
-from tui.paging import read_pages
 from tui.screens.validators import (ValidatorsScreen, active_lines, epoch_line, jailed_lines, my_key_lines,
                                     next_epoch_lines, poe_chart)
 from tui.errors import ActionError
@@ -307,10 +307,14 @@ def test_my_key_lines():
 
 def test_read_pages_follows_next_and_cursors_up_to_the_cap():
     pages = {None: {"members": [{"addr": "a"}], "next": "a"}, "a": {"members": [{"addr": "b"}], "next": None}}
-    assert [m["addr"] for m in read_pages(lambda after: pages[after], "members", "addr")] == ["a", "b"]
+    assert [m["addr"] for m in read_pages(lambda after: pages[after], "members", "addr", MAX_ROWS)] == ["a", "b"]
     full = lambda after: {"validators": [{"operator": f"{after or ''}{i:02}"} for i in range(30)]}
     assert len(read_pages(full, "validators", "operator", cap=75)) == 75
-    assert read_pages(lambda after: {"validators": []}, "validators", "operator") == []
+    assert read_pages(lambda after: {"validators": []}, "validators", "operator", MAX_ROWS) == []
+    codes = {None: {"codes": [{"code_id": 1}, "junk"], "next": 1}, 1: {"codes": [{"code_id": 2}], "next": None}}
+    assert read_pages(lambda after: codes[after], "codes", "code_id", 10) == [{"code_id": 1}, {"code_id": 2}]
+    bool_next = {"codes": [{"code_id": 1}], "next": True}                  # not a cursor: the list ends
+    assert read_pages(lambda after: bool_next, "codes", "code_id", 10) == [{"code_id": 1}]
 
 
 def test_key_and_moniker_checks(tmp_path: Path):

@@ -15,6 +15,9 @@ from ..session import Session
 from .nav import NavBar
 
 
+MAX_ROWS = 200      # a list's rows read per reload (every block): beyond that, a screen helps no one
+
+
 class AppScreen(Screen):
     """A full screen of the app: the screens bar goes under its header."""
 

@@ -13,10 +13,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static
 
+from chain.api.client import CONTRACT_PAGE, read_pages
+
 from ..format import short, styled, when
-from ..paging import PAGE, read_pages
 from ..session import MAX_UINT128, CircleRules, Session
-from .base import DataScreen
+from .base import MAX_ROWS, DataScreen
 from .confirm import Confirm, Prompt
 
 FULL_ADDRESS_COLUMNS = 100       # narrower screens shorten member addresses so the claim date still shows
@@ -103,7 +104,8 @@ class CircleScreen(DataScreen):
         client = session.client
         rules = session.rules()
         block_ns = client.status().get("latest_block_time_ns")
-        members = read_pages(lambda after: client.circle_members(limit=PAGE, start_after=after), "members", "addr")
+        members = read_pages(lambda after: client.circle_members(limit=CONTRACT_PAGE, start_after=after), "members",
+                             "addr", MAX_ROWS)
         view = CircleView(rules, members,
                           block_ns // 1_000_000_000 if isinstance(block_ns, int) else 0)
         if session.address:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from rich.text import Text
 
+from chain.api.client import read_pages
 from chain.api.proposal_text import code_facts, describe
 from chain.crypto import AddressError, decode_address
 
@@ -21,7 +22,7 @@ from .base import DataScreen, to_ui
 from .confirm import Confirm, Prompt
 
 LIST_LIMIT = 30        # the API's page size limit
-MAX_VOTE_PAGES = 20    # a proposal's votes shown: up to 600 voters
+MAX_VOTES = 600        # a proposal's votes shown
 PROPOSAL_STATUSES = ("open", "passed", "executed", "rejected", "expired")    # the filters f cycles through
 KINDS = ("text", "add-members", "remove-members", "grant-engagement")
 MAX_TITLE_BYTES = 256            # the voting contract's limits
@@ -239,13 +240,8 @@ class ProposalDetailScreen(DataScreen):
     def fetch(self, session: Session) -> dict[str, Any]:
         client = session.client
         answer = client.proposal(self.proposal_id)
-        answer["votes"], after = [], None
-        for _ in range(MAX_VOTE_PAGES):
-            page = client.votes(self.proposal_id, limit=LIST_LIMIT, start_after=after)
-            answer["votes"] += page.get("votes", [])
-            after = page.get("next")
-            if after is None:
-                break
+        answer["votes"] = read_pages(lambda after: client.votes(self.proposal_id, limit=LIST_LIMIT, start_after=after),
+                                     "votes", "voter", MAX_VOTES)
         answer["facts"] = code_facts(client, answer["proposal"].get("msgs") or [])
         return answer
 

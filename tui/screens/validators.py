@@ -15,12 +15,13 @@ from textual.containers import VerticalScroll
 from textual.events import Resize
 from textual.widgets import Footer, Header, Static
 
-from ..format import Line, points_bar, short, styled
-from ..paging import PAGE, read_pages
+from chain.api.client import CONTRACT_PAGE, read_pages
+
 from ..errors import ActionError
+from ..format import Line, points_bar, short, styled
 from ..session import Session
 from ..validator_key import check_moniker, validator_pubkey
-from .base import DataScreen
+from .base import MAX_ROWS, DataScreen
 from .confirm import Confirm, Prompt
 
 WIDE = 110                 # from this many columns on, the active set shows whole addresses
@@ -50,9 +51,10 @@ class ValidatorsScreen(DataScreen):
         valset = session.contract("valset")
         data = client.validators()
         data["block_time_ns"] = client.status().get("latest_block_time_ns")
-        data["poe"] = read_pages(lambda after: client.poe_points(limit=PAGE, start_after=after), "members", "addr")
+        data["poe"] = read_pages(lambda after: client.poe_points(limit=CONTRACT_PAGE, start_after=after), "members",
+                                 "addr", MAX_ROWS)
         data["registered"] = read_pages(lambda after: client.smart(valset, {"list_validators": {
-            "start_after": after, "limit": PAGE}}), "validators", "operator")
+            "start_after": after, "limit": CONTRACT_PAGE}}), "validators", "operator", MAX_ROWS)
         data["me"] = me = session.address
         data["key_name"] = session.key_name
         if me:
