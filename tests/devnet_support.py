@@ -70,15 +70,28 @@ def process_gone(pid: int) -> bool:
     return False
 
 
+def project_env() -> dict[str, str]:
+    """This process's environment with the checkout first on PYTHONPATH: a child runs this tree's code."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+
+
+def spawn_devnet(cwd: Path, home: Path, validators: int, api_base: int, p2p_base: int, out: Path,
+                 err: Path) -> subprocess.Popen:
+    """The real `conclave devnet` in a subprocess (as `python -m chain.cli`), stdout and stderr to files."""
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        return subprocess.Popen([sys.executable, "-m", "chain.cli", "devnet", "--validators", str(validators),
+                                 "--home", str(home), "--api-port", str(api_base), "--p2p-port", str(p2p_base)],
+                                stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=project_env(), cwd=cwd)
+
+
 def start_devnet_of_stand_ins(home: Path, validators: int, api_base: int, p2p_base: int,
                               grace: float = 5.0) -> subprocess.Popen:
     """This file as a script in a subprocess: stdout and stderr go to HOME/../out.txt and err.txt."""
     home.mkdir(parents=True, exist_ok=True)
     out = open(home.parent / "out.txt", "wb")
     err = open(home.parent / "err.txt", "wb")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     return subprocess.Popen([sys.executable, __file__, str(home), str(validators), str(api_base), str(p2p_base),
-                             str(grace)], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+                             str(grace)], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=project_env())
 
 
 def _main(argv: list[str]) -> int:

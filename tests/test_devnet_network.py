@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from devnet_support import process_gone, wait_for
+from devnet_support import process_gone, spawn_devnet, wait_for
 from ports import free_port_base
-from support import ROOT
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -53,11 +49,7 @@ def test_four_validators_make_the_same_blocks_and_stop_on_sigint(tmp_path: Path)
     api = free_port_base(VALIDATORS, start=14000)
     p2p = free_port_base(VALIDATORS, start=14300)
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "chain.cli", "devnet", "--validators", str(VALIDATORS),
-                                 "--home", str(tmp_path / "devnet"), "--api-port", str(api), "--p2p-port", str(p2p)],
-                                stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    proc = spawn_devnet(tmp_path, tmp_path / "devnet", VALIDATORS, api, p2p, out, err)
     pids: list[int] = []
     try:
         def banner_or_exit() -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -31,9 +30,9 @@ import pytest
 
 from chain.api.client import ApiClientError, Client
 from chain.app.tx import Instantiate, ProposeCode, build_tx
-from devnet_support import wait_for
+from devnet_support import project_env, spawn_devnet, wait_for
 from ports import free_port_base
-from support import ARTIFACTS, ROOT, devnet_key
+from support import ARTIFACTS, devnet_key
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -59,8 +58,7 @@ class Story:
         self.home, self.urls, self.work = devnet_home, urls, work
         self.url = urls[0]
         self.client = Client(self.url, timeout=120)
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
-                                                                 if p)}
+        self.env = project_env()
 
     def cli(self, *args: str) -> tuple[int, str, str]:
         """`conclave ...` as a person runs it (a separate process), against node0 with the devnet keys."""
@@ -141,11 +139,7 @@ def story(tmp_path_factory):
     for artifact in (V1, V2, REFLECT, HOSTILE, VOTING_V2):
         shutil.copy(artifact, work / artifact.name)
     out, err = work / "devnet.out", work / "devnet.err"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "chain.cli", "devnet", "--validators", str(VALIDATORS),
-                                 "--home", str(work / "devnet"), "--api-port", str(api), "--p2p-port", str(p2p)],
-                                stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=work)
+    proc = spawn_devnet(work, work / "devnet", VALIDATORS, api, p2p, out, err)
     try:
         def banner_or_exit() -> bool:
             assert proc.poll() is None, f"conclave devnet exited ({proc.returncode}): {err.read_text()[-3000:]}"
