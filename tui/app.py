@@ -146,8 +146,6 @@ class ConclaveApp(App):
                 status = self.session.client.status()
                 if not isinstance(status, dict):
                     raise TypeError(f"/status answered a {type(status).__name__}, not an object")
-                if not self.session.contracts:
-                    self.session.contracts.update(self.session.client.genesis_contracts())
             except Exception as exc:        # noqa: BLE001 — every failure is said (report), never fatal
                 to_ui(self, self.report, exc)
             else:
