@@ -38,9 +38,25 @@ class CodeFacts:
     contracts: dict[str, ContractFacts] = field(default_factory=dict)
 
 
-def code_facts(client: Client, msgs: list[Any]) -> CodeFacts:
+@dataclass
+class StoredCodes:
+    """The chain's stored codes by id, kept between lookups: codes are never removed and ids only grow,
+    so a refresh reads only the codes stored since (a screen that reloads every block rescans nothing)."""
+
+    by_id: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def refresh(self, client: Client) -> None:
+        last = max(self.by_id, default=None)
+
+        def page(after: Any) -> dict[str, Any]:
+            return client.codes(limit=PAGE, start_after=last if after is None else after)
+        for code in read_pages(_until_refused(page), "codes", "code_id", MAX_LISTED, PAGE):
+            self.by_id[code["code_id"]] = code
+
+
+def code_facts(client: Client, msgs: list[Any], stored: StoredCodes | None = None) -> CodeFacts:
     """Look up sizes, code ids and the migrated contracts' current code. Never raises on a lookup:
-    what the node cannot say is simply missing (shown as "?")."""
+    what the node cannot say is simply missing (shown as "?"). ``stored`` carries the codes already read."""
     facts = CodeFacts()
     checksums, contracts = set(), set()
     for msg in msgs:
@@ -55,7 +71,12 @@ def code_facts(client: Client, msgs: list[Any]) -> CodeFacts:
                 contracts.add(body["contract"])
     if not checksums and not contracts:
         return facts
-    by_id = _stored_codes(client, facts)
+    stored = stored if stored is not None else StoredCodes()
+    stored.refresh(client)
+    by_id = {code_id: code["checksum"] for code_id, code in stored.by_id.items()}
+    for code_id, code in stored.by_id.items():
+        facts.sizes[code["checksum"]] = code.get("size")
+        facts.code_ids[code["checksum"]] = code_id
     try:
         for pending in client.pending_code():
             facts.sizes.setdefault(pending.get("checksum"), pending.get("size"))
@@ -74,18 +95,6 @@ def _until_refused(fetch: Callable[[Any], dict[str, Any]]) -> Callable[[Any], di
         except ApiClientError:
             return {}
     return page
-
-
-def _stored_codes(client: Client, facts: CodeFacts) -> dict[int, str]:
-    """Every stored code's checksum by id (recording sizes and ids by checksum in ``facts``)."""
-    by_id: dict[int, str] = {}
-    codes = read_pages(_until_refused(lambda after: client.codes(limit=PAGE, start_after=after)), "codes",
-                       "code_id", MAX_LISTED, PAGE)
-    for code in codes:
-        by_id[code["code_id"]] = code["checksum"]
-        facts.sizes[code["checksum"]] = code.get("size")
-        facts.code_ids[code["checksum"]] = code["code_id"]
-    return by_id
 
 
 def _contract_facts(client: Client, address: str, by_id: dict[int, str]) -> ContractFacts:

@@ -10,6 +10,7 @@ from nacl.pwhash import argon2id
 from textual.widgets import Input
 
 from chain.api.client import Client
+from chain.api.proposal_text import StoredCodes
 from chain.crypto.keys import Keyring
 from chain.app.tx import CodeMigration, ProposeCode, build_tx
 from tui.app import ConclaveApp
@@ -258,3 +259,15 @@ def test_an_encrypted_key_asks_its_passphrase_again_until_right(chain: TuiChain,
             await pilot.press("down", "enter")                           # bob: not encrypted, no prompt
             await until(pilot, lambda: app.session.key_name == "bob", "signed in as bob")
     asyncio.run(scenario())
+
+
+def test_stored_codes_are_read_once_then_only_the_new_ones(chain: TuiChain):
+    """The proposal screen reloads every block: its code index asks only for codes stored since."""
+    client = chain.node.client
+    stored = StoredCodes()
+    stored.refresh(client)
+    listed = client.codes(limit=50)["codes"]
+    assert sorted(stored.by_id) == [c["code_id"] for c in listed] and len(listed) >= 7
+    del stored.by_id[1]                                  # a refresh reads after the highest id it has...
+    stored.refresh(client)
+    assert 1 not in stored.by_id and sorted(stored.by_id) == [c["code_id"] for c in listed][1:]   # ...not from 1

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from rich.text import Text
 
 from chain.api.client import read_pages
-from chain.api.proposal_text import code_facts, describe
+from chain.api.proposal_text import StoredCodes, code_facts, describe
 from chain.crypto import AddressError, decode_address
 
 from ..format import colored_bar, short, status_text, styled, tally_bar, when
@@ -230,6 +230,7 @@ class ProposalDetailScreen(DataScreen):
     def __init__(self, proposal_id: int):
         super().__init__()
         self.proposal_id = proposal_id
+        self.stored_codes = StoredCodes()     # read once, then only what is stored since: this reloads every block
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -242,7 +243,7 @@ class ProposalDetailScreen(DataScreen):
         answer = client.proposal(self.proposal_id)
         answer["votes"] = read_pages(lambda after: client.votes(self.proposal_id, limit=LIST_LIMIT, start_after=after),
                                      "votes", "voter", MAX_VOTES)
-        answer["facts"] = code_facts(client, answer["proposal"].get("msgs") or [])
+        answer["facts"] = code_facts(client, answer["proposal"].get("msgs") or [], self.stored_codes)
         return answer
 
     def show(self, data: dict[str, Any]) -> None:
