@@ -33,7 +33,6 @@ import binascii
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -52,7 +51,7 @@ from .consensus.validators import address_of
 from .consensus.wal import WAL
 from .crypto.keyfiles import load_node_key, load_validator_key, node_id, write_node_key
 from .crypto import sha256
-from .p2p import P2P, parse_peer
+from .p2p import P2P, SeenCache, parse_peer
 from .p2p.blocksync import STATUS_CHANNEL, BlockSync
 from .p2p.txbatch import TxBatcher, batch_items
 from .crypto.keys import PrivateKey
@@ -410,16 +409,13 @@ class Node:
         async def on_evidence(_peer: str, _channel: str, payload: dict) -> None:
             driver.receive_evidence(payload)
 
-        seen: OrderedDict[bytes, None] = OrderedDict()
+        seen = SeenCache(SEEN_TXS)
 
         async def on_txs(peer: str, _channel: str, payload: dict) -> None:
             for text in batch_items(payload):
                 digest = sha256(text.encode())
-                if digest in seen:
+                if not seen.add(digest):
                     continue                          # the same tx from another peer: nothing to do
-                seen[digest] = None
-                if len(seen) > SEEN_TXS:
-                    seen.popitem(last=False)
                 try:
                     self.submit(b64decode(text), gossip_except=peer)
                 except (TxRefused, ValueError, TypeError):

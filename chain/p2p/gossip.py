@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Hashable
 
 from ..codec import canonical_json
 from ..crypto import sha256
@@ -32,9 +32,9 @@ class SeenCache:
         if capacity < 1:
             raise ValueError("SeenCache capacity must be at least 1")
         self.capacity = capacity
-        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
 
-    def add(self, key: str) -> bool:
+    def add(self, key: Hashable) -> bool:
         """Remember ``key``; True if it was new."""
         if key in self._keys:
             self._keys.move_to_end(key)
